@@ -1,0 +1,1 @@
+"""The conversation log: Rasa's SQL events table plus our channel tables, views and migrations."""

@@ -1,0 +1,44 @@
+"""Prometheus metrics of the whole assistant, declared once so every module counts into the same names.
+
+The Rasa server process exposes them at `GET /webhooks/whatsapp/metrics`; the action server at
+`GET /metrics` on its own port. Labels are small closed sets (never a sender or a message text).
+"""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+INBOUND_MESSAGES = Counter(
+    "whatsapp_inbound_messages_total",
+    "Inbound webhook requests by outcome (accepted, duplicate, forbidden, invalid, rate_limited, opted_out)",
+    ["outcome"],
+)
+TURNS = Counter("assistant_turns_total", "Turns processed by Rasa, by outcome (ok, failed, retried)", ["outcome"])
+TURN_LATENCY = Histogram(
+    "assistant_turn_seconds",
+    "Time from taking a message out of the inbox to the last reply accepted by Twilio",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32),
+)
+ACK_LATENCY = Histogram(
+    "whatsapp_webhook_ack_seconds",
+    "Time to answer Twilio's webhook (validation + inbox insert)",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+)
+OUTBOUND_SENDS = Counter(
+    "whatsapp_outbound_messages_total",
+    "Outbound message attempts and statuses (accepted, retried, failed, delivered, read, undelivered)",
+    ["status"],
+)
+LLM_CALLS = Counter(
+    "llm_phrasing_calls_total",
+    "Phrasing outcomes: llm, or the reason the template was used (no_api_key, timeout, http_error, grounding_failed, skipped)",
+    ["outcome"],
+)
+LLM_LATENCY = Histogram(
+    "llm_phrasing_seconds", "LLM call latency", buckets=(0.1, 0.25, 0.5, 1, 2, 4, 8)
+)
+LLM_TOKENS = Counter("llm_tokens_total", "Tokens used by the phrasing LLM", ["kind"])
+BOOKING_API_CALLS = Counter(
+    "booking_api_calls_total",
+    "Internal booking API calls by endpoint (method + path template) and outcome (ok, 4xx code, error kind)",
+    ["endpoint", "outcome"],
+)
+INBOX_BACKLOG = Gauge("whatsapp_inbox_backlog", "Inbound messages accepted but not yet processed")

@@ -1,0 +1,133 @@
+"""One settings object, read from the environment once.
+
+Rasa's `${VAR}` in YAML fails when a variable is unset, so every default lives here and our own
+classes (channel, tracker store, lock store, action server, clients) read this object. Nothing else
+in the project reads `os.environ`.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Mapping, Optional, Tuple
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOCAL_STATE_DIR = PROJECT_ROOT / "var"
+
+TWILIO_DEFAULT_API_BASE_URL = "https://api.twilio.com"
+OPENROUTER_DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on", "si", "sí"}
+
+
+def _tuple(value: str) -> Tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the assistant; field names are the environment variables, lower-cased."""
+
+    # Twilio / WhatsApp channel
+    twilio_account_sid: str = "AC00000000000000000000000000000000"
+    twilio_auth_token: str = "local-sandbox-auth-token"
+    twilio_whatsapp_number: str = "whatsapp:+14155238886"
+    twilio_messaging_service_sid: str = ""
+    twilio_api_base_url: str = TWILIO_DEFAULT_API_BASE_URL
+    webhook_public_url: str = ""
+    webhook_validate_signature: bool = True
+    max_message_length: int = 1000
+    rate_limit_messages: int = 12
+    rate_limit_window_seconds: float = 60.0
+    outbound_max_attempts: int = 5
+    outbound_backoff_base_seconds: float = 0.5
+    outbound_backoff_max_seconds: float = 8.0
+    inbox_lease_seconds: float = 120.0
+    inbox_poll_seconds: float = 2.0
+    inbox_max_attempts: int = 5
+
+    # Conversation log (Rasa SQL tracker store + our tables)
+    tracker_db_url: str = f"sqlite:///{LOCAL_STATE_DIR / 'conversations.db'}"
+    tracker_db_pool_size: int = 5
+    tracker_db_max_overflow: int = 10
+    tracker_db_pool_recycle_seconds: int = 1800
+    tracker_window_events: int = 120
+
+    # Lock store
+    redis_url: str = ""
+
+    # Action server
+    action_server_url: str = "http://127.0.0.1:5055/webhook"
+    action_server_token: str = ""
+    action_server_host: str = "127.0.0.1"
+    action_server_port: int = 5055
+
+    # Internal booking API
+    booking_api_url: str = "http://127.0.0.1:8081"
+    booking_api_token: str = "local-booking-api-token"
+    booking_api_timeout_seconds: float = 5.0
+    booking_api_max_retries: int = 2
+    business_timezone: str = "America/Mexico_City"
+    business_name: str = "Estudio Equilibrio"
+
+    # LLM phrasing on OpenRouter (or any OpenAI-compatible server)
+    openrouter_base_url: str = OPENROUTER_DEFAULT_BASE_URL
+    openrouter_api_key: str = ""
+    openrouter_model: str = "meta-llama/llama-3.1-8b-instruct"
+    openrouter_fallback_models: Tuple[str, ...] = ()
+    openrouter_app_url: str = "https://github.com/estudio/whatsapp-assistant"
+    openrouter_app_title: str = "Asistente WhatsApp"
+    llm_timeout_seconds: float = 4.0
+    llm_skip_intents: Tuple[str, ...] = ("saludo", "despedida", "ayuda")
+    llm_history_turns: int = 4
+
+    # Local sandboxes (the README's run command)
+    sandbox_booking_db_url: str = f"sqlite:///{LOCAL_STATE_DIR / 'booking_sandbox.db'}"
+    sandbox_twilio_port: int = 8082
+    rasa_port: int = 5005
+
+    extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def twilio_sender(self) -> str:
+        """The `From` of outbound messages, always in `whatsapp:+E164` form."""
+        number = self.twilio_whatsapp_number
+        return number if number.startswith("whatsapp:") else f"whatsapp:{number}"
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.openrouter_api_key)
+
+    @classmethod
+    def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> "Settings":
+        """Build settings from `environ` (default: the process environment); unset keeps the default."""
+        env = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            raw = env.get(f.name.upper())
+            if raw is None or raw == "":
+                continue
+            default = f.default
+            if isinstance(default, bool):
+                values[f.name] = _bool(raw)
+            elif isinstance(default, int):
+                values[f.name] = int(raw)
+            elif isinstance(default, float):
+                values[f.name] = float(raw)
+            elif isinstance(default, tuple):
+                values[f.name] = _tuple(raw)
+            else:
+                values[f.name] = raw
+        return cls(**values)
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings.from_env()
