@@ -1,0 +1,183 @@
+"""The Messages slice of Twilio's REST API (2010-04-01) that the assistant uses, on aiohttp.
+
+Same paths, Basic auth, form encoding, validation codes and JSON as api.twilio.com, so twilio-python's
+async client runs unchanged against it (see the package docstring for the base-URL override).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import binascii
+import logging
+from typing import Any, Sequence
+from urllib.parse import urlparse
+
+from aiohttp import BasicAuth, hdrs, web
+
+from rasa_project.sandboxes.twilio_api.callbacks import StatusReporter
+from rasa_project.sandboxes.twilio_api.controls import add_control_routes
+from rasa_project.sandboxes.twilio_api.store import API_VERSION, SandboxStore
+
+logger = logging.getLogger(__name__)
+
+STORE_KEY = web.AppKey("twilio_sandbox_store", SandboxStore)
+REPORTER_KEY = web.AppKey("twilio_sandbox_reporter", StatusReporter)
+CREDENTIALS_KEY = web.AppKey("twilio_sandbox_credentials", tuple)
+
+MAX_BODY_CHARS = 1600
+MAX_MEDIA = 10
+
+# Twilio's own wording for each error code the sandbox can answer.
+ERROR_MESSAGES = {
+    20003: "Authenticate",
+    20404: "The requested resource {path} was not found",
+    20429: "Too Many Requests",
+    20500: "An internal server error has occurred",
+    20503: "Service is unavailable. Please try again",
+    21603: "A 'From' phone number is required.",
+    21604: "A 'To' phone number is required.",
+    21609: "The StatusCallback URL {url} is not a valid URL.",
+    21617: "The concatenated message body exceeds the 1600 character limit.",
+    21619: "A text message body or media urls must be specified.",
+    21623: "Number of media files exceeds allowed limit.",
+}
+
+
+def twilio_error(status: int, code: int, message: str | None = None, **fmt: str) -> web.Response:
+    """A Twilio error document: `{code, message, more_info, status}` with the HTTP status."""
+    text = message if message is not None else ERROR_MESSAGES.get(code, web.Response(status=status).reason)
+    body = {
+        "code": code,
+        "message": text.format(**fmt) if fmt else text,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+    return web.json_response(body, status=status)
+
+
+def _authenticated(request: web.Request) -> bool:
+    account_sid, auth_token = request.app[CREDENTIALS_KEY]
+    header = request.headers.get(hdrs.AUTHORIZATION, "")
+    try:
+        auth = BasicAuth.decode(header, encoding="utf-8")
+    except (ValueError, binascii.Error):
+        return False
+    return auth.login == account_sid and auth.password == auth_token
+
+
+def _guard(request: web.Request) -> web.Response | None:
+    """401 for bad credentials, 404 for another account's path, as Twilio answers."""
+    if not _authenticated(request):
+        return twilio_error(401, 20003)
+    account_sid, _ = request.app[CREDENTIALS_KEY]
+    if request.match_info["account_sid"] != account_sid:
+        return twilio_error(404, 20404, path=request.path)
+    return None
+
+
+def _valid_callback_url(url: str) -> bool:
+    parsed = urlparse(url)
+    return parsed.scheme in ("http", "https") and bool(parsed.hostname)
+
+
+def _validate(form: Any) -> web.Response | None:
+    """Twilio's checks, in Twilio's order."""
+    if not form.get("To"):
+        return twilio_error(400, 21604)
+    if not form.get("From") and not form.get("MessagingServiceSid"):
+        return twilio_error(400, 21603)
+    media = [url for url in form.getall("MediaUrl", []) if url]
+    if not form.get("Body") and not media and not form.get("ContentSid"):
+        return twilio_error(400, 21619)
+    if len(form.get("Body", "")) > MAX_BODY_CHARS:
+        return twilio_error(400, 21617)
+    if len(media) > MAX_MEDIA:
+        return twilio_error(400, 21623)
+    callback = form.get("StatusCallback")
+    if callback and not _valid_callback_url(callback):
+        return twilio_error(400, 21609, url=callback)
+    return None
+
+
+async def create_message(request: web.Request) -> web.Response:
+    """`POST /2010-04-01/Accounts/{AccountSid}/Messages.json`."""
+    store = request.app[STORE_KEY]
+    store.stats["create_attempts"] += 1
+    response = _guard(request)
+    form = await request.post() if response is None else None
+    if form is not None:
+        fault = store.take_fault(form.get("To"))
+        if fault is not None:
+            if fault.delay_ms:
+                await asyncio.sleep(fault.delay_ms / 1000)
+            if fault.status is not None:
+                response = twilio_error(fault.status, fault.code or 20000 + fault.status, fault.message)
+                if fault.retry_after is not None:
+                    response.headers["Retry-After"] = fault.retry_after
+        if response is None:  # not `or`: an aiohttp Response is an empty mapping, hence falsy
+            response = _validate(form)
+    if response is not None:
+        store.count_rejection(response.status)
+        return response
+
+    assert form is not None
+    account_sid, _ = request.app[CREDENTIALS_KEY]
+    message = store.add(
+        account_sid=account_sid,
+        to=form["To"],
+        from_=form.get("From") or None,
+        body=form.get("Body", ""),
+        media_urls=[url for url in form.getall("MediaUrl", []) if url],
+        messaging_service_sid=form.get("MessagingServiceSid") or None,
+        status_callback=form.get("StatusCallback") or None,
+        content_sid=form.get("ContentSid") or None,
+        content_variables=form.get("ContentVariables") or None,
+    )
+    request.app[REPORTER_KEY].track(message)
+    logger.info("accepted %s to %s (index %s)", message.sid, message.to, message.index)
+    return web.json_response(message.resource(), status=201)
+
+
+async def fetch_message(request: web.Request) -> web.Response:
+    """`GET /2010-04-01/Accounts/{AccountSid}/Messages/{MessageSid}.json` with the current status."""
+    response = _guard(request)
+    if response is not None:
+        return response
+    message = request.app[STORE_KEY].messages.get(request.match_info["message_sid"])
+    if message is None:
+        return twilio_error(404, 20404, path=request.path)
+    return web.json_response(message.resource())
+
+
+def create_app(
+    account_sid: str,
+    auth_token: str,
+    *,
+    status_delays: Sequence[float] = (0.05, 0.05, 0.05),
+) -> web.Application:
+    """The sandbox for one account; `status_delays[i]` is the wait before the i-th status change."""
+    app = web.Application()
+    store = SandboxStore()
+    reporter = StatusReporter(store, auth_token, status_delays)
+    app[STORE_KEY] = store
+    app[REPORTER_KEY] = reporter
+    app[CREDENTIALS_KEY] = (account_sid, auth_token)
+
+    async def reporter_lifecycle(_: web.Application) -> Any:
+        await reporter.start()
+        yield
+        await reporter.close()
+
+    app.cleanup_ctx.append(reporter_lifecycle)
+    base = f"/{API_VERSION}/Accounts/{{account_sid}}"
+    app.router.add_post(f"{base}/Messages.json", create_message)
+    app.router.add_get(f"{base}/Messages/{{message_sid}}.json", fetch_message)
+    add_control_routes(app, store)
+    return app
+
+
+def sandbox_store(app: web.Application) -> SandboxStore:
+    """The app's state, for in-process tests that prefer it to the `/_sandbox` routes."""
+    return app[STORE_KEY]
+
+

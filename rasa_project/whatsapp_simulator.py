@@ -1,0 +1,299 @@
+"""Be the client on WhatsApp without a phone: build, sign and post what Twilio would, read the replies.
+
+Library part (end-to-end tests use it too): `build_inbound_form` makes exactly the form Twilio posts for
+an inbound WhatsApp message, `sign`/`post_inbound` sign it with `X-Twilio-Signature` as Twilio does, and
+`wait_for_replies` long-polls the Twilio sandbox for what the bot sent to that number.
+
+Terminal part: `python -m rasa_project.whatsapp_simulator [--from +5215512345678] [--name "Ana López"]
+[--webhook URL] [--sandbox URL]` is a REPL; type as the client, replies print as they reach the sandbox.
+Commands: `/foto <url> [texto]`, `/ubicacion <lat> <lon>`, `/boton <payload> [texto]`, `/salir`.
+Without a TTY it reads stdin lines and, at EOF, waits briefly for pending replies before exiting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import mimetypes
+import re
+import sys
+import threading
+import uuid
+from typing import Any, Dict, List, Mapping, Sequence, Tuple
+
+import httpx
+from twilio.request_validator import RequestValidator
+
+from rasa_project.settings import get_settings
+
+API_VERSION = "2010-04-01"
+POLL_WAIT_SECONDS = 10.0
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+HELP = "Comandos: /foto <url> [texto] · /ubicacion <lat> <lon> · /boton <payload> [texto] · /salir"
+
+
+class RepliesTimeout(TimeoutError):
+    """Fewer replies than expected arrived in time; `replies` holds those that did."""
+
+    def __init__(self, message: str, replies: List[dict]) -> None:
+        super().__init__(message)
+        self.replies = replies
+
+
+def whatsapp_address(number: str) -> str:
+    """`+52 1 55...`, `52155...` or `whatsapp:+52...` → `whatsapp:+52155...`; anything else is an error."""
+    raw = number.removeprefix("whatsapp:").strip()
+    digits = "+" + re.sub(r"[\s\-().]", "", raw).lstrip("+")
+    if not _E164.match(digits):
+        raise ValueError(f"not an E.164 phone number: {number!r}")
+    return f"whatsapp:{digits}"
+
+
+def _message_type(media: Sequence[Tuple[str, str]], location: Any, button: Any) -> str:
+    if button is not None:
+        return "button"
+    if location is not None:
+        return "location"
+    if media:
+        kind = media[0][1].split("/", 1)[0]
+        return kind if kind in ("image", "video", "audio") else "document"
+    return "text"
+
+
+def build_inbound_form(
+    from_number: str,
+    body: str | None = None,
+    *,
+    message_sid: str | None = None,
+    profile_name: str = "Cliente",
+    to: str | None = None,
+    media: Sequence[Tuple[str, str]] = (),
+    location: Tuple[float, float] | None = None,
+    button: Tuple[str, str] | None = None,
+    account_sid: str | None = None,
+) -> Dict[str, str]:
+    """The form Twilio posts for one inbound WhatsApp message.
+
+    `to` defaults to the `twilio_whatsapp_number` setting and `account_sid` to `twilio_account_sid`;
+    `media` is `(url, content_type)` pairs; `button` is `(payload, text)` and its text is the Body.
+    """
+    settings = get_settings()
+    sender = whatsapp_address(from_number)
+    sid = message_sid or "SM" + uuid.uuid4().hex
+    if button is not None and body is None:
+        body = button[1]
+    form = {
+        "SmsMessageSid": sid,
+        "NumMedia": str(len(media)),
+        "ProfileName": profile_name,
+        "MessageType": _message_type(media, location, button),
+        "SmsSid": sid,
+        "WaId": sender.removeprefix("whatsapp:+"),
+        "SmsStatus": "received",
+        "Body": body or "",
+        "To": whatsapp_address(to or settings.twilio_sender),
+        "NumSegments": "1",
+        "ReferralNumMedia": "0",
+        "MessageSid": sid,
+        "AccountSid": account_sid or settings.twilio_account_sid,
+        "From": sender,
+        "ApiVersion": API_VERSION,
+    }
+    for i, (url, content_type) in enumerate(media):
+        form[f"MediaContentType{i}"] = content_type
+        form[f"MediaUrl{i}"] = url
+    if location is not None:
+        form["Latitude"], form["Longitude"] = (repr(float(value)) for value in location)
+    if button is not None:
+        form["ButtonPayload"], form["ButtonText"] = button
+    return form
+
+
+def sign(url: str, form: Mapping[str, str], auth_token: str) -> str:
+    """The `X-Twilio-Signature` Twilio computes for a POST of `form` to `url`."""
+    return RequestValidator(auth_token).compute_signature(url, dict(form))
+
+
+async def post_inbound(
+    webhook_url: str,
+    form: Mapping[str, str],
+    auth_token: str,
+    *,
+    signed_url: str | None = None,
+    client: httpx.AsyncClient | None = None,
+) -> httpx.Response:
+    """POST `form` to the webhook as Twilio does, signed for `signed_url` (the public URL) or the webhook."""
+    headers = {
+        "X-Twilio-Signature": sign(signed_url or webhook_url, form, auth_token),
+        "User-Agent": "TwilioProxy/1.1",
+        "I-Twilio-Idempotency-Token": str(uuid.uuid4()),
+        "Accept": "*/*",
+    }
+    if client is not None:
+        return await client.post(webhook_url, data=dict(form), headers=headers)
+    async with httpx.AsyncClient(timeout=20.0) as own_client:
+        return await own_client.post(webhook_url, data=dict(form), headers=headers)
+
+
+async def poll_replies(
+    client: httpx.AsyncClient, sandbox_url: str, to: str | None, after: int, wait: float
+) -> Tuple[List[dict], int]:
+    """One long-poll of the sandbox: messages with index > `after` (to `to`) and the index to pass next."""
+    params: Dict[str, Any] = {"after": after, "wait": wait, **({"to": to} if to else {})}
+    response = await client.get(f"{sandbox_url.rstrip('/')}/_sandbox/messages", params=params,
+                                timeout=wait + 10.0)
+    payload = response.raise_for_status().json()
+    return payload["messages"], int(payload["last_index"])
+
+
+async def wait_for_replies(
+    sandbox_url: str, to: str, after: int, *, min_count: int = 1, timeout: float = 30
+) -> List[dict]:
+    """Every message the sandbox accepted for `to` after index `after`, once at least `min_count` arrived.
+
+    Raises `RepliesTimeout` (a `TimeoutError`, with the partial list) when `timeout` passes first.
+    """
+    recipient, start = whatsapp_address(to), after
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    replies: List[dict] = []
+    async with httpx.AsyncClient() as client:
+        while len(replies) < min_count:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                bodies = [reply.get("body") for reply in replies]
+                raise RepliesTimeout(f"{len(replies)} of {min_count} replies to {recipient} within "
+                                     f"{timeout}s after index {start}: {bodies}", replies)
+            found, after = await poll_replies(client, sandbox_url, recipient, after, min(remaining, 10.0))
+            replies.extend(found)
+    return replies
+
+
+def _parse_line(line: str, sender: str, name: str) -> Dict[str, str] | None:
+    """One typed line → an inbound form, or None for a command handled here (help) or a bad one."""
+    if not line.startswith("/"):
+        return build_inbound_form(sender, line, profile_name=name)
+    command, _, rest = line.partition(" ")
+    args = rest.split()
+    if command == "/foto" and args:
+        content_type = mimetypes.guess_type(args[0])[0] or "image/jpeg"
+        caption = rest.strip()[len(args[0]):].strip() or None
+        return build_inbound_form(sender, caption, profile_name=name, media=[(args[0], content_type)])
+    if command == "/ubicacion" and len(args) == 2 and all(re.fullmatch(r"-?\d+(\.\d+)?", a) for a in args):
+        return build_inbound_form(sender, None, profile_name=name, location=(float(args[0]), float(args[1])))
+    if command == "/boton" and args:
+        text = rest.strip()[len(args[0]):].strip() or args[0]
+        return build_inbound_form(sender, None, profile_name=name, button=(args[0], text))
+    print(HELP, flush=True)
+    return None
+
+
+def _warn(text: str) -> None:
+    print(f"[{text}]", file=sys.stderr, flush=True)
+
+
+def _print_reply(reply: dict) -> None:
+    if reply.get("body"):
+        print(f"bot> {reply['body']}", flush=True)
+    for url in reply.get("media_urls", []):
+        print(f"bot> [media] {url}", flush=True)
+    if reply.get("content_sid"):
+        print(f"bot> [plantilla {reply['content_sid']}] {reply.get('content_variables') or ''}", flush=True)
+
+
+def _stdin_lines(loop: asyncio.AbstractEventLoop) -> asyncio.Queue:
+    """Lines from stdin via a daemon thread (None at EOF), so Ctrl-C never waits on a blocked read."""
+    queue: asyncio.Queue = asyncio.Queue()
+
+    def reader() -> None:
+        for line in sys.stdin:
+            loop.call_soon_threadsafe(queue.put_nowait, line.rstrip("\r\n"))
+        loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    threading.Thread(target=reader, name="stdin-reader", daemon=True).start()
+    return queue
+
+
+async def run_repl(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    sender = whatsapp_address(args.from_number)
+    interactive = sys.stdin.isatty()
+    state = {"sent": False, "replies_since_send": 0, "last_reply": 0.0}
+    loop = asyncio.get_running_loop()
+    async with httpx.AsyncClient(timeout=20.0) as client:
+        _, after = await poll_replies(client, args.sandbox, sender, 0, 0)  # replies from now on only
+
+        async def show_replies(after: int) -> None:
+            while True:
+                try:
+                    found, after = await poll_replies(client, args.sandbox, sender, after, POLL_WAIT_SECONDS)
+                except httpx.HTTPError as exc:
+                    _warn(f"sandbox no disponible: {type(exc).__name__}: {exc}")
+                    await asyncio.sleep(1.0)
+                    continue
+                for reply in found:
+                    _print_reply(reply)
+                    state["replies_since_send"] += 1
+                    state["last_reply"] = loop.time()
+
+        poller = asyncio.create_task(show_replies(after))
+        lines = _stdin_lines(loop)
+        print(f"Escribes como {args.name} ({sender}). {HELP}", flush=True)
+        try:
+            while True:
+                if interactive:
+                    print("tú> ", end="", flush=True)
+                line = await lines.get()
+                if line is None or line.strip() == "/salir":
+                    break
+                form = _parse_line(line.strip(), sender, args.name) if line.strip() else None
+                if form is None:
+                    continue
+                state["sent"], state["replies_since_send"] = True, 0
+                try:
+                    response = await post_inbound(args.webhook, form, settings.twilio_auth_token,
+                                                  signed_url=args.signed_url, client=client)
+                except httpx.HTTPError as exc:
+                    _warn(f"webhook no disponible: {type(exc).__name__}: {exc}")
+                    continue
+                if response.status_code >= 300:
+                    _warn(f"webhook respondió {response.status_code}: {response.text[:200]}")
+            await _drain(loop, state, args.drain_seconds, args.quiet_seconds)
+        finally:
+            poller.cancel()
+            await asyncio.gather(poller, return_exceptions=True)
+    return 0
+
+
+async def _drain(loop: asyncio.AbstractEventLoop, state: Dict[str, Any], limit: float, quiet: float) -> None:
+    """Before exiting, wait for the last message's replies: until they go quiet, or `limit` seconds."""
+    deadline = loop.time() + limit
+    while state["sent"] and loop.time() < deadline:
+        if state["replies_since_send"] and loop.time() - state["last_reply"] >= quiet:
+            return
+        await asyncio.sleep(0.05)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    settings = get_settings()
+    parser = argparse.ArgumentParser(description="Simulador de WhatsApp en la terminal")
+    parser.add_argument("--from", dest="from_number", type=whatsapp_address, default="+5215512345678")
+    parser.add_argument("--name", default="Cliente")
+    parser.add_argument("--webhook", default=f"http://127.0.0.1:{settings.rasa_port}/webhooks/whatsapp/webhook")
+    parser.add_argument("--sandbox", default=f"http://127.0.0.1:{settings.sandbox_twilio_port}")
+    parser.add_argument("--signed-url", default=settings.webhook_public_url or None,
+                        help="URL to sign for (public webhook URL); default: webhook_public_url or --webhook")
+    parser.add_argument("--drain-seconds", type=float, default=5.0, help="at EOF, max wait for replies")
+    parser.add_argument("--quiet-seconds", type=float, default=1.0, help="at EOF, stop once replies go quiet")
+    args = parser.parse_args(argv)
+    try:
+        return asyncio.run(run_repl(args))
+    except KeyboardInterrupt:
+        return 130
+    except httpx.HTTPError as exc:  # only the first poll gets here: the sandbox is not running
+        _warn(f"sin sandbox de Twilio en {args.sandbox}: {type(exc).__name__}: {exc}")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
