@@ -1,0 +1,79 @@
+"""The sandbox on a throwaway Postgres database (`t_booking_<random>`): any SQLAlchemy URL works,
+and capacity holds under a real race on a server with row locks."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import date, timedelta
+from typing import AsyncIterator, Iterator
+
+import psycopg2
+import pytest
+
+from rasa_project.booking_api import BookingApiClient, Conflict
+from rasa_project.sandboxes.booking_api import create_app
+from tests.booking_api.conftest import ANA, LUCIA, MARTIN, TOKEN, TZ
+from tests.booking_api.server import ThreadedServer
+
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+
+
+def _admin(sql: str) -> None:
+    conn = psycopg2.connect(dbname="postgres", connect_timeout=5, **PG)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def pg_server() -> Iterator[ThreadedServer]:
+    name = f"t_booking_{secrets.token_hex(6)}"
+    try:
+        _admin(f'CREATE DATABASE "{name}"')
+    except psycopg2.OperationalError as exc:
+        pytest.skip(f"Postgres on 127.0.0.1:5432 unavailable: {exc}")
+    server = ThreadedServer(
+        create_app(f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}", TOKEN, TZ)
+    ).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        _admin(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+        _admin(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+@pytest.fixture
+async def pg_api(pg_server: ThreadedServer) -> AsyncIterator[BookingApiClient]:
+    async with BookingApiClient(pg_server.url, TOKEN, timeout=10, backoff_base=0.01) as api:
+        yield api
+
+
+async def test_seeded_and_bookable_on_postgres(pg_api: BookingApiClient) -> None:
+    assert [s.code for s in await pg_api.list_services()] == ["pilates", "yoga", "funcional", "masaje"]
+    assert len(await pg_api.list_bookings(ANA)) == 2
+    start = date.today() + timedelta(days=8)
+    slot = (await pg_api.list_slots(start, start + timedelta(days=3), "pilates"))[0]
+    booking = await pg_api.create_booking(LUCIA, slot.id)
+    cancelled = await pg_api.cancel_booking(LUCIA, booking.id)
+    assert cancelled.status == "cancelled"
+    purchase = await pg_api.purchase_package(LUCIA, 2)
+    assert (await pg_api.purchase_history(LUCIA))[0].id == purchase.id
+
+
+async def test_race_for_the_last_place_on_postgres(pg_api: BookingApiClient) -> None:
+    start = date.today() + timedelta(days=9)
+    for slot in (await pg_api.list_slots(start, start + timedelta(days=3), "masaje"))[:4]:
+        results = await asyncio.gather(
+            pg_api.create_booking(LUCIA, slot.id),
+            pg_api.create_booking(MARTIN, slot.id),
+            pg_api.create_booking(ANA, slot.id),
+            return_exceptions=True,
+        )
+        assert sum(not isinstance(r, Exception) for r in results) == 1, results
+        assert all(r.code == "slot_full" for r in results if isinstance(r, Conflict))
+        assert sum(isinstance(r, Conflict) for r in results) == 2
