@@ -49,6 +49,8 @@ class Settings:
     inbox_lease_seconds: float = 120.0
     inbox_poll_seconds: float = 2.0
     inbox_max_attempts: int = 5
+    inbox_retry_base_seconds: float = 1.0
+    twilio_timeout_seconds: float = 15.0
 
     # Conversation log (Rasa SQL tracker store + our tables)
     tracker_db_url: str = f"sqlite:///{LOCAL_STATE_DIR / 'conversations.db'}"

@@ -1,0 +1,1 @@
+"""Rasa input/output channels of the assistant (named by class path in `credentials.yml`)."""

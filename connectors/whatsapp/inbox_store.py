@@ -1,0 +1,184 @@
+"""The durable inbox: accepted inbound messages and their per-sender, in-order claims.
+
+Synchronous SQLAlchemy (callers use `asyncio.to_thread`). Order per sender: only a sender's OLDEST
+unfinished message can be claimed, and only when it is pending (and out of backoff) or its lease
+expired (the instance processing it died). On Postgres the claim reads that row with
+`FOR UPDATE SKIP LOCKED`, so instances sharing the inbox never wait on each other, and the update is
+conditional on the row being unchanged (attempts doubles as a version), so a claim is taken once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Dict, List, Optional
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+
+from connectors.whatsapp.inbound import InboundMessage
+from connectors.whatsapp.tables import PENDING, PROCESSING, UNFINISHED, inbox, senders, utcnow
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    id: int
+    message_sid: str
+    sender_id: str
+    received_at: datetime
+    body: str
+    metadata: Dict[str, Any]
+    public_base_url: Optional[str]
+    status: str
+    attempts: int
+    bot_text: Optional[str]
+
+    @classmethod
+    def from_row(cls, row: Any) -> InboxRow:
+        m = row._mapping
+        return cls(m["id"], m["message_sid"], m["sender_id"], m["received_at"], m["body"],
+                   json.loads(m["metadata"] or "{}"), m["public_base_url"], m["status"], m["attempts"],
+                   m["bot_text"])
+
+
+@dataclass(frozen=True)
+class Claim:
+    row: Optional[InboxRow]  # claimed for us, or None
+    retry_in: Optional[float] = None  # the sender's oldest message is in backoff for this long
+
+
+def dialect_insert(engine: Engine, table: sa.Table) -> Any:
+    """`INSERT` with `on_conflict_*` for Postgres and SQLite (the two dialects we run on)."""
+    if engine.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if engine.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise RuntimeError(f"unsupported database dialect for the WhatsApp inbox: {engine.dialect.name}")
+
+
+class InboxStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.is_postgres = engine.dialect.name == "postgresql"
+
+    def accept(self, message: InboundMessage, public_base_url: str) -> Optional[int]:
+        """Store a new message; its id, or None when this MessageSid was accepted before."""
+        now = utcnow()
+        values = dict(message_sid=message.message_sid, sender_id=message.sender_id, received_at=now,
+                      body=message.text, metadata=json.dumps(message.metadata, ensure_ascii=False),
+                      public_base_url=public_base_url, status=PENDING, attempts=0)
+        with self.engine.begin() as conn:
+            stmt = dialect_insert(self.engine, inbox).values(**values)
+            stmt = stmt.on_conflict_do_nothing(index_elements=["message_sid"])
+            if self.is_postgres:
+                inserted = conn.execute(stmt.returning(inbox.c.id)).scalar()
+            else:
+                result = conn.execute(stmt)
+                inserted = result.lastrowid if result.rowcount == 1 else None
+            if inserted is None:
+                return None
+            upsert = dialect_insert(self.engine, senders).values(
+                sender_id=message.sender_id, profile_name=message.profile_name, opted_out=False,
+                last_inbound_at=now)
+            conn.execute(upsert.on_conflict_do_update(
+                index_elements=["sender_id"],
+                set_={"profile_name": upsert.excluded.profile_name, "last_inbound_at": now}))
+            return int(inserted)
+
+    def claim_next(self, sender_id: str, owner: str, lease_seconds: float) -> Claim:
+        now = utcnow()
+        oldest = (sa.select(sa.func.min(inbox.c.id))
+                  .where(inbox.c.sender_id == sender_id, inbox.c.status.in_(UNFINISHED))
+                  .scalar_subquery())
+        query = sa.select(inbox).where(inbox.c.id == oldest)
+        if self.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        with self.engine.begin() as conn:
+            found = conn.execute(query).first()
+            if found is None:
+                return Claim(None)
+            row = InboxRow.from_row(found)
+            m = found._mapping
+            if row.status == PENDING and m["next_attempt_at"] is not None and m["next_attempt_at"] > now:
+                return Claim(None, (m["next_attempt_at"] - now).total_seconds())
+            if row.status == PROCESSING and m["lease_until"] is not None and m["lease_until"] > now:
+                return Claim(None)  # another worker holds it; order means we wait
+            updated = conn.execute(
+                inbox.update()
+                .where(inbox.c.id == row.id, inbox.c.status == row.status, inbox.c.attempts == row.attempts)
+                .values(status=PROCESSING, lease_owner=owner,
+                        lease_until=now + timedelta(seconds=lease_seconds), attempts=row.attempts + 1)
+            )
+            if updated.rowcount != 1:
+                return Claim(None)
+        return Claim(InboxRow(**{**row.__dict__, "status": PROCESSING, "attempts": row.attempts + 1}))
+
+    def renew_lease(self, row_id: int, owner: str, lease_seconds: float) -> bool:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                inbox.update().where(inbox.c.id == row_id, inbox.c.lease_owner == owner,
+                                     inbox.c.status == PROCESSING)
+                .values(lease_until=utcnow() + timedelta(seconds=lease_seconds)))
+            return result.rowcount == 1
+
+    def set_bot_text(self, row_id: int, owner: str, bot_text: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(inbox.update().where(inbox.c.id == row_id, inbox.c.lease_owner == owner)
+                         .values(bot_text=bot_text))
+
+    def finish(self, row_id: int, owner: str, status: str, error: Optional[str] = None) -> bool:
+        """Final status (done, failed, rate_limited, opted_out); False when our lease was lost."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                inbox.update().where(inbox.c.id == row_id, inbox.c.lease_owner == owner)
+                .values(status=status, lease_owner=None, lease_until=None, processed_at=utcnow(),
+                        last_error=error))
+            return result.rowcount == 1
+
+    def retry_later(self, row_id: int, owner: str, error: str, delay_seconds: float) -> bool:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                inbox.update().where(inbox.c.id == row_id, inbox.c.lease_owner == owner)
+                .values(status=PENDING, lease_owner=None, lease_until=None, last_error=error,
+                        next_attempt_at=utcnow() + timedelta(seconds=delay_seconds)))
+            return result.rowcount == 1
+
+    def release(self, row_id: int, owner: str) -> None:
+        """Give a claimed row back untouched (shutdown): pending again, the attempt not counted."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                inbox.update().where(inbox.c.id == row_id, inbox.c.lease_owner == owner,
+                                     inbox.c.status == PROCESSING)
+                .values(status=PENDING, lease_owner=None, lease_until=None, attempts=inbox.c.attempts - 1))
+
+    def claimable_senders(self, limit: int = 500) -> List[str]:
+        """Senders whose OLDEST unfinished message is ready: pending out of backoff, or leased by an
+        instance whose lease expired (it died mid-turn)."""
+        now = utcnow()
+        ready = sa.or_(
+            sa.and_(inbox.c.status == PENDING,
+                    sa.or_(inbox.c.next_attempt_at.is_(None), inbox.c.next_attempt_at <= now)),
+            sa.and_(inbox.c.status == PROCESSING, inbox.c.lease_until < now),
+        )
+        older = inbox.alias("older")
+        is_oldest = ~sa.exists().where(older.c.sender_id == inbox.c.sender_id, older.c.id < inbox.c.id,
+                                       older.c.status.in_(UNFINISHED))
+        query = (sa.select(inbox.c.sender_id).where(ready, is_oldest)
+                 .group_by(inbox.c.sender_id).limit(limit))
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(query)]
+
+    def backlog(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(inbox)
+                                    .where(inbox.c.status.in_(UNFINISHED))).scalar() or 0)
+
+    def count_recent(self, sender_id: str, before_id: int, since: datetime) -> int:
+        """Messages of `sender_id` received after `since` and accepted before row `before_id`."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(
+                sa.select(sa.func.count()).select_from(inbox)
+                .where(inbox.c.sender_id == sender_id, inbox.c.id < before_id, inbox.c.received_at > since)
+            ).scalar() or 0)

@@ -1,0 +1,88 @@
+"""`WhatsAppOutput`: how Rasa's responses become WhatsApp messages.
+
+- text: split at 1,600 characters on paragraph/line/sentence/word boundaries, parts sent in order;
+- buttons / quick replies: ONE message, the text plus "1. Título" lines; the options are remembered
+  for the sender so the next reply "2" / "la 2" / the title maps back to the payload;
+- image / attachment URL: a media message (`MediaUrl`);
+- custom JSON: its "text" if present, otherwise ignored (debug log);
+- any other keys of a response (facts, metadata, ...) are ignored.
+Every send waits for Twilio's acceptance (see `dispatcher.py`), so a turn's messages keep their order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Dict, List, Optional
+
+from rasa.core.channels.channel import OutputChannel
+
+from connectors.whatsapp.dispatcher import OutboundDispatcher, sender_key
+from connectors.whatsapp.options import options_from_buttons, render_options
+from connectors.whatsapp.splitting import split_text
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_NAME = "whatsapp"
+STATUS_PATH = "/webhooks/whatsapp/status"
+
+
+def status_callback_url(public_base_url: Optional[str]) -> Optional[str]:
+    return f"{public_base_url.rstrip('/')}{STATUS_PATH}" if public_base_url else None
+
+
+class WhatsAppOutput(OutputChannel):
+    """Output channel bound to one inbound message (`inbox_id`) or none (proactive messages)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL_NAME
+
+    def __init__(self, dispatcher: OutboundDispatcher, *, inbox_id: Optional[int] = None,
+                 public_base_url: Optional[str] = None, kind: str = "bot") -> None:
+        self.dispatcher = dispatcher
+        self.inbox_id = inbox_id
+        self.status_callback = status_callback_url(public_base_url)
+        self.kind = kind
+
+    async def send_one(self, recipient_id: str, body: Optional[str] = None, media_url: Optional[str] = None,
+                    **kwargs: Any) -> bool:
+        return await self.dispatcher.send(recipient_id, body, media_url, inbox_id=self.inbox_id,
+                                          status_callback=self.status_callback, kind=self.kind, **kwargs)
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        for part in split_text(text or ""):
+            await self.send_one(recipient_id, part)
+
+    async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: List[Dict[str, Any]],
+                                     **kwargs: Any) -> None:
+        options = options_from_buttons(buttons)
+        parts = split_text(render_options(text, options))
+        sent = False
+        for part in parts:
+            sent = await self.send_one(recipient_id, part) or sent
+        if options and sent:
+            await asyncio.to_thread(self.dispatcher.senders.store_options, sender_key(recipient_id), options)
+
+    async def send_quick_replies(self, recipient_id: str, text: str, quick_replies: List[Dict[str, Any]],
+                                 **kwargs: Any) -> None:
+        await self.send_text_with_buttons(recipient_id, text, quick_replies)
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        await self.send_one(recipient_id, None, image)
+
+    async def send_attachment(self, recipient_id: str, attachment: Any, **kwargs: Any) -> None:
+        if isinstance(attachment, str) and attachment.startswith(("http://", "https://")):
+            await self.send_one(recipient_id, None, attachment)
+        elif isinstance(attachment, dict) and attachment.get("payload", {}).get("src"):
+            await self.send_one(recipient_id, None, str(attachment["payload"]["src"]))
+        else:
+            logger.debug("Attachment without a URL ignored for %s: %r", recipient_id, attachment)
+
+    async def send_custom_json(self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any) -> None:
+        text = json_message.get("text") if isinstance(json_message, dict) else None
+        if isinstance(text, str) and text.strip():
+            await self.send_text_message(recipient_id, text)
+        else:
+            logger.debug("Custom JSON without text ignored for %s (keys: %s)", recipient_id,
+                         sorted(json_message) if isinstance(json_message, dict) else type(json_message))

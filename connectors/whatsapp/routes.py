@@ -1,0 +1,154 @@
+"""HTTP endpoints of the channel under `/webhooks/whatsapp/`: webhook, status callbacks, health, metrics.
+
+The webhook only verifies, parses, sanitizes and stores; it answers Twilio at once (empty TwiML) and
+the worker does the rest. A message that was stored is never answered with a 5xx (Twilio would
+re-deliver it); only a failed insert (nothing stored) gets a 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, Optional
+from urllib.parse import parse_qs
+
+import sqlalchemy as sa
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sanic import Blueprint, response
+from sanic.request import Request, RequestParameters
+from sanic.response import HTTPResponse
+
+from connectors.whatsapp.inbound import InvalidInbound, parse_inbound_form
+from connectors.whatsapp.runtime import ChannelRuntime
+from connectors.whatsapp.signature import public_base_url, signature_valid, signed_url
+from rasa_project.metrics import ACK_LATENCY, INBOUND_MESSAGES, OUTBOUND_SENDS
+
+logger = logging.getLogger(__name__)
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+
+def _twiml_ack() -> HTTPResponse:
+    return response.text(EMPTY_TWIML, status=200, content_type="text/xml")
+
+
+def twilio_form(request: Request) -> RequestParameters:
+    """The posted form INCLUDING blank fields: Twilio signs `Body=` of a media-only message too, and
+    Sanic's `request.form` drops blank values, which would reject every media-only message with 403."""
+    if "application/x-www-form-urlencoded" in request.content_type and request.body:
+        return RequestParameters(parse_qs(request.body.decode("utf-8"), keep_blank_values=True))
+    return request.form
+
+
+def request_public_base(runtime: ChannelRuntime, request: Request) -> str:
+    return public_base_url(runtime.settings.webhook_public_url, request.headers, request.scheme)
+
+
+def verified(runtime: ChannelRuntime, request: Request) -> bool:
+    """True when signature checks are off or `X-Twilio-Signature` matches the public URL."""
+    settings = runtime.settings
+    if not settings.webhook_validate_signature:
+        return True
+    url = signed_url(request_public_base(runtime, request), request.path, request.query_string)
+    ok = signature_valid(settings.twilio_auth_token, url, twilio_form(request),
+                         request.headers.get("X-Twilio-Signature"))
+    if not ok:
+        logger.warning("Rejected %s: missing or wrong X-Twilio-Signature for %s", request.path, url)
+    return ok
+
+
+def _int(value: Optional[str]) -> Optional[int]:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def build_blueprint(runtime: ChannelRuntime) -> Blueprint:
+    bp = Blueprint("whatsapp_webhook", __name__)
+
+    @bp.listener("before_server_start")
+    async def _open(app: Any, loop: Any) -> None:
+        await runtime.open()
+
+    @bp.listener("after_server_start")
+    async def _start(app: Any, loop: Any) -> None:
+        runtime.start_worker()
+
+    @bp.listener("before_server_stop")
+    async def _stop(app: Any, loop: Any) -> None:
+        await runtime.stop_worker()
+
+    @bp.listener("after_server_stop")
+    async def _close(app: Any, loop: Any) -> None:
+        await runtime.close()
+
+    @bp.route("/", methods=["GET"])
+    async def health(_: Request) -> HTTPResponse:
+        db_ok, backlog = True, None
+        try:
+            backlog = await asyncio.to_thread(runtime.inbox.backlog)
+        except (sa.exc.SQLAlchemyError, AttributeError) as exc:
+            db_ok = False
+            logger.error("Health: conversation-log database unreachable (%s: %s)", type(exc).__name__, exc)
+        healthy = db_ok and runtime.worker_running
+        body = {"status": "ok" if healthy else "error", "db_reachable": db_ok, "inbox_backlog": backlog,
+                "worker_running": runtime.worker_running}
+        return response.json(body, status=200 if healthy else 503)
+
+    @bp.route("/metrics", methods=["GET"])
+    async def metrics(_: Request) -> HTTPResponse:
+        return response.raw(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+
+    @bp.route("/webhook", methods=["POST"])
+    async def webhook(request: Request) -> HTTPResponse:
+        started = time.perf_counter()
+        if not verified(runtime, request):
+            INBOUND_MESSAGES.labels(outcome="forbidden").inc()
+            return response.text("invalid signature", status=403)
+        try:
+            message = parse_inbound_form(twilio_form(request), runtime.settings.max_message_length)
+        except InvalidInbound as exc:
+            INBOUND_MESSAGES.labels(outcome="invalid").inc()
+            logger.warning("Rejected inbound webhook: %s", exc)
+            return response.json({"error": str(exc)}, status=400)
+        try:
+            row_id = await asyncio.to_thread(runtime.inbox.accept, message, request_public_base(runtime, request))
+        except sa.exc.SQLAlchemyError as exc:
+            INBOUND_MESSAGES.labels(outcome="store_failed").inc()
+            logger.error("Inbound %s NOT stored (%s: %s); answering 503 so Twilio retries",
+                         message.message_sid, type(exc).__name__, exc)
+            return response.text("temporarily unavailable", status=503)
+        if row_id is None:
+            INBOUND_MESSAGES.labels(outcome="duplicate").inc()
+            logger.info("Inbound %s already accepted; acknowledged again", message.message_sid)
+        else:
+            INBOUND_MESSAGES.labels(outcome="accepted").inc()
+            runtime.worker.wake(message.sender_id)
+        ACK_LATENCY.observe(time.perf_counter() - started)
+        return _twiml_ack()
+
+    @bp.route("/status", methods=["POST"])
+    async def status(request: Request) -> HTTPResponse:
+        if not verified(runtime, request):
+            return response.text("invalid signature", status=403)
+        form = twilio_form(request)
+        sid = (form.get("MessageSid") or form.get("SmsSid") or "").strip()
+        state = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip().lower()
+        if not sid or not state:
+            return response.json({"error": "MessageSid and MessageStatus are required"}, status=400)
+        error_code = _int(form.get("ErrorCode"))
+        try:
+            known = await asyncio.to_thread(runtime.outbound.record_status, sid, state, error_code)
+        except sa.exc.SQLAlchemyError as exc:
+            logger.error("Status %s for %s NOT recorded (%s: %s)", state, sid, type(exc).__name__, exc)
+            return response.text("temporarily unavailable", status=503)
+        OUTBOUND_SENDS.labels(status="delivery_failed" if state == "failed" else state).inc()
+        if not known:
+            logger.info("Status %s for %s recorded before its outbound row knew the SID", state, sid)
+        if state in ("failed", "undelivered"):
+            logger.warning("Outbound %s %s (ErrorCode %s)", sid, state, error_code)
+        return response.empty(status=204)
+
+    return bp

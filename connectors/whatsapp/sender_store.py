@@ -1,0 +1,77 @@
+"""Per-sender channel state: opt-out, the numbered options last sent, the rate-limit notice.
+
+Synchronous SQLAlchemy (callers use `asyncio.to_thread`). A sender row exists once a message of
+theirs was accepted; writes here upsert so proactive messages work for unknown senders too.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import List, Optional
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from connectors.whatsapp.inbox_store import dialect_insert
+from connectors.whatsapp.options import Option
+from connectors.whatsapp.tables import senders, utcnow
+
+
+@dataclass(frozen=True)
+class SenderState:
+    sender_id: str
+    opted_out: bool
+    options: List[Option]
+    rate_limit_notified_at: Optional[datetime]
+
+
+class SenderStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _upsert(self, conn: sa.engine.Connection, sender_id: str, **values: object) -> None:
+        stmt = dialect_insert(self.engine, senders).values({"opted_out": False, **values, "sender_id": sender_id})
+        conn.execute(stmt.on_conflict_do_update(index_elements=["sender_id"], set_=values))
+
+    def get(self, sender_id: str) -> SenderState:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(senders).where(senders.c.sender_id == sender_id)).first()
+        if row is None:
+            return SenderState(sender_id, False, [], None)
+        m = row._mapping
+        options = [Option(o["title"], o["payload"]) for o in json.loads(m["last_buttons"] or "[]")]
+        return SenderState(sender_id, bool(m["opted_out"]), options, m["rate_limit_notified_at"])
+
+    def is_opted_out(self, sender_id: str) -> bool:
+        with self.engine.connect() as conn:
+            value = conn.execute(sa.select(senders.c.opted_out).where(senders.c.sender_id == sender_id)).scalar()
+        return bool(value)
+
+    def set_opted_out(self, sender_id: str, opted_out: bool) -> None:
+        with self.engine.begin() as conn:
+            self._upsert(conn, sender_id, opted_out=opted_out, opted_out_at=utcnow() if opted_out else None,
+                         last_buttons=None)
+
+    def store_options(self, sender_id: str, options: List[Option]) -> None:
+        with self.engine.begin() as conn:
+            self._upsert(conn, sender_id, last_buttons=json.dumps([o.as_dict() for o in options],
+                                                                  ensure_ascii=False))
+
+    def clear_options(self, sender_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(senders.update().where(senders.c.sender_id == sender_id).values(last_buttons=None))
+
+    def take_rate_limit_notice(self, sender_id: str, window_seconds: float) -> bool:
+        """True (and recorded) when no rate-limit notice went to this sender within the window."""
+        now = utcnow()
+        cutoff = now - timedelta(seconds=window_seconds)
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                senders.update()
+                .where(senders.c.sender_id == sender_id,
+                       sa.or_(senders.c.rate_limit_notified_at.is_(None),
+                              senders.c.rate_limit_notified_at <= cutoff))
+                .values(rate_limit_notified_at=now))
+            return result.rowcount == 1

@@ -1,0 +1,117 @@
+"""The one Twilio client of the channel: async sends with retries, backoff and jitter.
+
+twilio 8.2.2's async path (`AsyncTwilioHttpClient` + `messages.create_async`) never blocks the event
+loop. Its Messages API base URL is the plain attribute `client.api.base_url` (see the Twilio sandbox's
+docstring), set from `twilio_api_base_url`, so tests and the demo talk to the sandbox unchanged.
+
+Retried: HTTP 429 and 5xx, network errors and timeouts. Not retried: other 4xx (a bad number or an
+opted-out WhatsApp user stays bad). A timeout after Twilio accepted can duplicate a message; we accept
+that over losing one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Dict, Optional
+
+import aiohttp
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client
+
+from rasa_project.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    ok: bool
+    attempts: int
+    sid: Optional[str] = None
+    status: Optional[str] = None
+    error_code: Optional[int] = None
+    error_message: Optional[str] = None
+
+
+def backoff_delay(attempt: int, base: float, cap: float) -> float:
+    """Exponential backoff with "equal jitter": half fixed, half random, never above `cap`."""
+    delay = min(cap, base * (2 ** max(attempt - 1, 0)))
+    return delay / 2 + random.uniform(0, delay / 2)
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, TwilioRestException):
+        return exc.status == 429 or exc.status >= 500
+    return isinstance(exc, (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError))
+
+
+def _describe(exc: BaseException) -> tuple:
+    if isinstance(exc, TwilioRestException):
+        return (exc.code or exc.status), f"HTTP {exc.status}: {exc.msg}"
+    return None, f"{type(exc).__name__}: {exc}"
+
+
+class TwilioGateway:
+    """Owns the Twilio client and its aiohttp session; create and close it inside the event loop."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        http_client = AsyncTwilioHttpClient(pool_connections=False)
+        http_client.session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=settings.twilio_timeout_seconds))
+        self._http_client = http_client
+        self.client = Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=http_client)
+        self.client.api.base_url = settings.twilio_api_base_url.rstrip("/")
+
+    async def close(self) -> None:
+        await self._http_client.close()
+
+    def _params(self, to: str, body: Optional[str], media_url: Optional[str],
+                status_callback: Optional[str]) -> Dict[str, Any]:
+        params: Dict[str, Any] = {"to": to}
+        if self.settings.twilio_messaging_service_sid:
+            params["messaging_service_sid"] = self.settings.twilio_messaging_service_sid
+        else:
+            params["from_"] = self.settings.twilio_sender
+        if body:
+            params["body"] = body
+        if media_url:
+            params["media_url"] = [media_url]
+        if status_callback:
+            params["status_callback"] = status_callback
+        return params
+
+    async def send(
+        self,
+        to: str,
+        body: Optional[str],
+        media_url: Optional[str] = None,
+        status_callback: Optional[str] = None,
+        on_attempt: Optional[Callable[[int, Optional[int], str], Awaitable[None]]] = None,
+    ) -> SendResult:
+        """Send until Twilio accepts, a non-retryable error, or `outbound_max_attempts` is reached."""
+        params = self._params(to, body, media_url, status_callback)
+        s = self.settings
+        max_attempts = max(1, s.outbound_max_attempts)
+        for attempt in range(1, max_attempts + 1):
+            try:
+                message = await self.client.messages.create_async(**params)
+            except (TwilioRestException, aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as exc:
+                code, text = _describe(exc)
+                if not _retryable(exc) or attempt == max_attempts:
+                    logger.error("Twilio send to %s failed after %d attempt(s): %s", to, attempt, text)
+                    return SendResult(False, attempt, error_code=code, error_message=text)
+                delay = backoff_delay(attempt, s.outbound_backoff_base_seconds, s.outbound_backoff_max_seconds)
+                logger.warning("Twilio send to %s attempt %d failed (%s); retrying in %.2fs",
+                               to, attempt, text, delay)
+                if on_attempt is not None:
+                    await on_attempt(attempt, code, text)
+                await asyncio.sleep(delay)
+            else:
+                return SendResult(True, attempt, sid=message.sid, status=str(message.status or "queued"))
+        raise AssertionError("unreachable")  # the loop always returns
+

@@ -1,0 +1,99 @@
+"""The inbox worker: per sender in order, senders in parallel, resumes whatever a crash left behind.
+
+The webhook `wake`s a sender right after storing its message; a poller (every `inbox_poll_seconds`)
+wakes every sender with a ready message (pending out of backoff, or a lease that expired because the
+instance processing it died), which is how messages accepted before a restart get processed. Each
+woken sender gets at most one drain task in this process; the database claim (see `inbox_store.py`)
+keeps order across processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Dict, Optional
+
+import sqlalchemy as sa
+
+from connectors.whatsapp.inbox_store import InboxStore
+from connectors.whatsapp.turn import TurnProcessor
+from rasa_project.metrics import INBOX_BACKLOG
+from rasa_project.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class InboxWorker:
+    def __init__(self, settings: Settings, inbox: InboxStore, processor: TurnProcessor, owner: str) -> None:
+        self.settings = settings
+        self.inbox = inbox
+        self.processor = processor
+        self.owner = owner
+        self._drains: Dict[str, asyncio.Task] = {}
+        self._wakeups: Dict[str, int] = {}
+        self._poller: Optional[asyncio.Task] = None
+        self._stopping = False
+
+    def start(self) -> None:
+        self._stopping = False
+        self._poller = asyncio.create_task(self._poll_forever(), name="whatsapp-inbox-poller")
+
+    def wake(self, sender_id: str) -> None:
+        """Make sure a drain task runs for `sender_id` (and notices messages stored since it claimed)."""
+        if self._stopping:
+            return
+        self._wakeups[sender_id] = self._wakeups.get(sender_id, 0) + 1
+        task = self._drains.get(sender_id)
+        if task is None or task.done():
+            self._drains[sender_id] = asyncio.create_task(self._drain(sender_id), name="whatsapp-drain")
+
+    async def _drain(self, sender_id: str) -> None:
+        try:
+            while not self._stopping:
+                seen = self._wakeups.get(sender_id, 0)
+                claim = await asyncio.to_thread(self.inbox.claim_next, sender_id, self.owner,
+                                                self.settings.inbox_lease_seconds)
+                if claim.row is not None:
+                    await self.processor.process(claim.row)
+                    continue
+                if claim.retry_in is not None and claim.retry_in <= self.settings.inbox_poll_seconds:
+                    await asyncio.sleep(max(claim.retry_in, 0.01))
+                    continue
+                if self._wakeups.get(sender_id, 0) == seen:
+                    return  # nothing ready; no wake-up arrived meanwhile (the poller covers the rest)
+        except sa.exc.SQLAlchemyError as exc:
+            logger.error("Inbox drain for %s stopped by a database error (%s: %s); the poller retries",
+                         sender_id, type(exc).__name__, exc)
+        except Exception as exc:  # unexpected: logged with its type; the row's lease expires, poller retries
+            logger.exception("Inbox drain for %s crashed (%s); the poller retries", sender_id, type(exc).__name__)
+        finally:
+            if self._drains.get(sender_id) is asyncio.current_task():
+                del self._drains[sender_id]
+                self._wakeups.pop(sender_id, None)
+
+    async def poll_once(self) -> None:
+        for sender_id in await asyncio.to_thread(self.inbox.claimable_senders):
+            self.wake(sender_id)
+        INBOX_BACKLOG.set(await asyncio.to_thread(self.inbox.backlog))
+
+    async def _poll_forever(self) -> None:
+        while not self._stopping:
+            try:
+                await self.poll_once()
+            except sa.exc.SQLAlchemyError as exc:
+                logger.error("Inbox poll failed (%s: %s); retrying in %.1fs", type(exc).__name__, exc,
+                             self.settings.inbox_poll_seconds)
+            await asyncio.sleep(self.settings.inbox_poll_seconds)
+
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Stop polling, let running turns finish for `grace_seconds`, then cancel (rows go back to pending)."""
+        self._stopping = True
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
+        drains = [task for task in self._drains.values() if not task.done()]
+        if drains:
+            _, still_running = await asyncio.wait(drains, timeout=grace_seconds)
+            for task in still_running:
+                task.cancel()
+            await asyncio.gather(*still_running, return_exceptions=True)
