@@ -14,7 +14,7 @@ from rasa_project.booking_api import (
     InvalidRequest,
     NotFound,
 )
-from tests.booking_api.conftest import ANA, LUCIA, MARTIN, Sandbox
+from tests.support.booking_sandbox import ANA, LUCIA, MARTIN, Sandbox
 
 UNKNOWN = "+5215500001111"
 

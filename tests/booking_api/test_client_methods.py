@@ -8,7 +8,7 @@ from decimal import Decimal
 import httpx
 
 from rasa_project.booking_api import BookingApiClient, Slot
-from tests.booking_api.conftest import ANA, LUCIA, MARTIN, Sandbox
+from tests.support.booking_sandbox import ANA, LUCIA, MARTIN, Sandbox
 
 
 async def _free_slot(api: BookingApiClient, service: str, days_ahead: int = 4) -> Slot:

@@ -18,7 +18,7 @@ from rasa_project.booking_api import (
     Conflict,
     Unauthorized,
 )
-from tests.booking_api.conftest import LUCIA, TOKEN, Sandbox
+from tests.support.booking_sandbox import LUCIA, TOKEN, Sandbox
 
 
 def calls(endpoint: str, outcome: str) -> float:

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
-from tests.booking_api.conftest import ANA, LUCIA, MARTIN, TOKEN, Sandbox
 from tests.booking_api.contract import ContractChecker, load_spec
+from tests.support.booking_sandbox import ANA, LUCIA, MARTIN, TOKEN, Sandbox
 
 UNKNOWN = "+5215500001111"
 

@@ -13,8 +13,8 @@ import pytest
 
 from rasa_project.booking_api import BookingApiClient, Conflict
 from rasa_project.sandboxes.booking_api import create_app
-from tests.booking_api.conftest import ANA, LUCIA, MARTIN, TOKEN, TZ
-from tests.booking_api.server import ThreadedServer
+from tests.support.booking_sandbox import ANA, LUCIA, MARTIN, TOKEN, TZ
+from tests.support.threaded_server import ThreadedServer
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 

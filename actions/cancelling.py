@@ -1,0 +1,154 @@
+"""cancelar_cita: list the upcoming bookings (numbered when more than one), confirm, cancel."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.base import AssistantAction, AssistantFormValidation
+from actions.conversation import clear_form_slots
+from actions.formatting import when_text
+from actions.identity import client_phone
+from actions.matching import fold, pick_by_name, pick_by_position
+from actions.status import booking_line
+from rasa_project.booking_api.errors import BookingApiError, ClientNotFound, Conflict, NotFound
+from rasa_project.booking_api.models import Booking
+
+
+async def upcoming(action: AssistantAction | AssistantFormValidation, phone: str) -> List[Booking]:
+    return [b for b in await action.services.booking_api.list_bookings(phone) if b.is_active]
+
+
+def booking_button(booking: Booking, tz: str) -> Dict[str, str]:
+    return {
+        "title": f"{booking.service_name}, {when_text(booking.starts_at, tz)}",
+        "payload": f'/informar{{"booking_id": "{booking.id}"}}',
+    }
+
+
+class ActionPrepararCancelacion(AssistantAction):
+    """Looks up what can be cancelled; the form starts only when there is something."""
+
+    def name(self) -> str:
+        return "action_preparar_cancelacion"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        replier = self.replier(dispatcher, tracker, domain)
+        phone = client_phone(tracker)
+        nothing = [SlotSet("reservas_cancelables", False)]
+        if phone is None:
+            await replier.say("utter_sin_telefono")
+            return nothing
+        tz = self.services.settings.business_timezone
+        try:
+            bookings = await upcoming(self, phone)
+        except ClientNotFound:
+            await replier.say("utter_cliente_no_registrado")
+            return nothing + [SlotSet("cliente_registrado", False)]
+        except BookingApiError as exc:
+            await replier.api_error(exc, during="list_bookings")
+            return nothing
+        if not bookings:
+            await replier.say("utter_sin_reservas")
+            return nothing
+        events: List[EventType] = [SlotSet("reservas_cancelables", True)]
+        if len(bookings) == 1:
+            only = bookings[0]
+            events += [SlotSet("reserva_a_cancelar", only.id), SlotSet("reserva_texto", booking_line(only, tz))]
+        return events
+
+
+class ActionAskReservaACancelar(AssistantAction):
+    """Asks which booking to cancel, as numbered options."""
+
+    def name(self) -> str:
+        return "action_ask_reserva_a_cancelar"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        replier = self.replier(dispatcher, tracker, domain)
+        tz = self.services.settings.business_timezone
+        try:
+            bookings = await upcoming(self, client_phone(tracker) or "")
+        except BookingApiError as exc:
+            await replier.api_error(exc, during="list_bookings")
+            return []
+        await replier.say(
+            "utter_ask_reserva_a_cancelar",
+            facts={"bookings": [b.id for b in bookings]},
+            buttons=[booking_button(b, tz) for b in bookings],
+        )
+        return []
+
+
+class ValidateCancelarForm(AssistantFormValidation):
+    """Matches the client's answer ("2", "la de pilates", RSV-1001) to one of their bookings."""
+
+    def name(self) -> str:
+        return "validate_cancelar_form"
+
+    async def validate_reserva_a_cancelar(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        replier = self.replier(dispatcher, tracker, domain)
+        tz = self.services.settings.business_timezone
+        try:
+            bookings = await upcoming(self, client_phone(tracker) or "")
+        except BookingApiError as exc:
+            await replier.api_error(exc, during="list_bookings")
+            return {"reserva_a_cancelar": None}
+        text = str(value or "")
+        chosen: Booking | None = next((b for b in bookings if fold(b.id) == fold(text)), None)
+        chosen = chosen or pick_by_position(text, bookings)
+        chosen = chosen or pick_by_name(text, bookings, lambda b: b.service_name, lambda b: b.service_code)
+        if chosen is None:
+            replier.validation_error("utter_reserva_no_encontrada", "reserva")
+            return {"reserva_a_cancelar": None}
+        return {"reserva_a_cancelar": chosen.id, "reserva_texto": booking_line(chosen, tz)}
+
+
+class ActionCancelarCita(AssistantAction):
+    """Cancels the confirmed booking (DELETE /client/bookings/{id}); the slot becomes free."""
+
+    def name(self) -> str:
+        return "action_cancelar_cita"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        replier = self.replier(dispatcher, tracker, domain)
+        done = clear_form_slots()
+        booking_id = tracker.get_slot("reserva_a_cancelar")
+        phone = client_phone(tracker)
+        if tracker.get_slot("confirmar_cancelacion") is not True or not booking_id or phone is None:
+            await replier.say("utter_operacion_cancelada")
+            return done
+        tz = self.services.settings.business_timezone
+        try:
+            booking = await self.services.booking_api.cancel_booking(phone, booking_id)
+        except Conflict:
+            await replier.say("utter_reserva_ya_cancelada", {"reserva_id": booking_id})
+            return done
+        except NotFound:
+            replier.validation_error("utter_reserva_no_encontrada", "reserva")
+            return done
+        except BookingApiError as exc:
+            await replier.api_error(exc, during="cancel_booking")
+            return done
+        await replier.say(
+            "utter_reserva_cancelada",
+            {
+                "reserva_id": booking.id,
+                "servicio_nombre": booking.service_name,
+                "horario_texto": when_text(booking.starts_at, tz),
+            },
+            event="booking_cancelled",
+        )
+        return done

@@ -1,0 +1,87 @@
+"""Greeting, goodbye, the help menu, and leaving a form: answered without the booking API."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import AssistantAction
+from actions.formatting import first_name
+
+# Every slot a form fills; leaving or finishing a form clears them so the next one starts clean.
+FORM_SLOTS = (
+    "servicio", "horario", "confirmar_reserva", "servicio_nombre", "horario_texto",
+    "nombre_registro", "email_registro",
+    "reservas_cancelables", "reserva_a_cancelar", "reserva_texto", "confirmar_cancelacion",
+    "paquete", "paquete_texto", "confirmar_pago",
+    "campo_perfil", "valor_perfil", "confirmar_perfil",
+)
+
+
+def clear_form_slots() -> List[EventType]:
+    return [SlotSet(slot, None) for slot in FORM_SLOTS] + [SlotSet("requested_slot", None)]
+
+
+class ActionSaludo(AssistantAction):
+    """Greets the client, by name when the booking API knows them."""
+
+    def name(self) -> str:
+        return "action_saludo"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        name = first_name(tracker.get_slot("nombre_cliente"))
+        values = {"negocio": self.services.settings.business_name}
+        if name:
+            await self.replier(dispatcher, tracker, domain).say("utter_saludo_cliente", {**values, "nombre": name})
+        else:
+            await self.replier(dispatcher, tracker, domain).say("utter_saludo", values)
+        return []
+
+
+class ActionDespedida(AssistantAction):
+    """Says goodbye, by name when known."""
+
+    def name(self) -> str:
+        return "action_despedida"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        name = first_name(tracker.get_slot("nombre_cliente"))
+        replier = self.replier(dispatcher, tracker, domain)
+        if name:
+            await replier.say("utter_despedida_cliente", {"nombre": name})
+        else:
+            await replier.say("utter_despedida")
+        return []
+
+
+class ActionAyuda(AssistantAction):
+    """Lists what the bot can do as numbered options (the channel maps "2" back to the option)."""
+
+    def name(self) -> str:
+        return "action_ayuda"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        buttons = domain["responses"]["utter_ayuda"][0]["buttons"]
+        await self.replier(dispatcher, tracker, domain).say("utter_ayuda", buttons=buttons)
+        return []
+
+
+class ActionAbandonarFormulario(AssistantAction):
+    """Leaves the active form when the client changes their mind, forgetting what it had filled."""
+
+    def name(self) -> str:
+        return "action_abandonar_formulario"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        return [ActiveLoop(None), *clear_form_slots()]

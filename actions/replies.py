@@ -1,0 +1,118 @@
+"""One path for every reply built from facts: template → phrasing → message with its facts.
+
+The domain response, filled with the formatted facts, is a correct reply on its own; the phrasing
+layer may reword it (never its facts). The bot message carries the facts, the template name, how it
+was phrased and any error in its metadata, so the conversation log can be audited and counted
+(analytics read `metadata.error.type`, `metadata.phrasing.reason` and `metadata.event`;
+`metadata.template_name` names the domain response).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Mapping
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.formatting import first_name
+from actions.services import Services
+from rasa_project.booking_api.errors import BookingApiError
+from rasa_project.phrasing import PhrasingRequest, Turn
+
+logger = logging.getLogger(__name__)
+
+
+class _KeepMissing(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def render_template(domain: DomainDict, response: str, values: Mapping[str, Any]) -> str:
+    """The first text variation of `response` filled with `values` (slots are not consulted)."""
+    variations = domain.get("responses", {}).get(response) or []
+    for variation in variations:
+        if "condition" not in variation and variation.get("text"):
+            return variation["text"].format_map(_KeepMissing({k: str(v) for k, v in values.items()}))
+    raise KeyError(f"domain has no unconditional text response {response!r}")
+
+
+def recent_turns(tracker: Tracker, limit: int) -> List[Turn]:
+    """The last `limit` user/bot messages before the current user message, oldest first."""
+    turns: List[Turn] = []
+    events = list(tracker.events)
+    # drop the current user message: it is passed separately as `user_message`
+    for event in reversed(events):
+        if event.get("event") == "user":
+            events = events[: events.index(event)]
+            break
+    for event in events:
+        if event.get("event") in ("user", "bot") and event.get("text"):
+            turns.append(Turn("user" if event["event"] == "user" else "bot", event["text"]))
+    return turns[-limit:] if limit > 0 else []
+
+
+class Replier:
+    """Builds and sends replies for one action run."""
+
+    def __init__(
+        self, services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> None:
+        self.services = services
+        self.dispatcher = dispatcher
+        self.tracker = tracker
+        self.domain = domain
+
+    @property
+    def intent(self) -> str:
+        return (self.tracker.latest_message or {}).get("intent", {}).get("name") or ""
+
+    async def say(
+        self,
+        response: str,
+        values: Mapping[str, Any] | None = None,
+        facts: Mapping[str, Any] | None = None,
+        *,
+        buttons: List[Dict[str, str]] | None = None,
+        event: str | None = None,
+        error: Dict[str, Any] | None = None,
+    ) -> None:
+        values = dict(values or {})
+        template_text = render_template(self.domain, response, values)
+        settings = self.services.settings
+        reply = await self.services.phraser.phrase(
+            PhrasingRequest(
+                intent=self.intent,
+                facts={**values, **dict(facts or {})},
+                template_text=template_text,
+                first_name=first_name(self.tracker.get_slot("nombre_cliente")),
+                history=recent_turns(self.tracker, settings.llm_history_turns * 2),
+                user_message=(self.tracker.latest_message or {}).get("text") or "",
+            )
+        )
+        metadata: Dict[str, Any] = {
+            "template_name": response,
+            "facts": {**values, **dict(facts or {})},
+            **reply.as_metadata(),  # {"phrasing": {source, reason, model, tokens, latency_ms}}
+        }
+        if event:
+            metadata["event"] = event
+        if error:
+            metadata["error"] = error
+        self.dispatcher.utter_message(text=reply.text, buttons=buttons or [], **metadata)
+
+    async def api_error(self, exc: BookingApiError, *, during: str) -> None:
+        """A polite Spanish apology, the error logged and recorded for the analytics."""
+        logger.error(
+            "booking API error during %s: kind=%s status=%s code=%s: %s",
+            during, exc.kind, exc.status, exc.code, exc,
+        )
+        error = {"type": f"booking_api.{exc.kind}", "status": exc.status, "code": exc.code, "during": during}
+        template_text = render_template(self.domain, "utter_error_api", {})
+        self.dispatcher.utter_message(text=template_text, template_name="utter_error_api", error=error)
+
+    def validation_error(self, response: str, kind: str, values: Mapping[str, Any] | None = None) -> None:
+        """A form's "that doesn't look right" message, recorded as a validation error."""
+        text = render_template(self.domain, response, values or {})
+        self.dispatcher.utter_message(text=text, template_name=response, error={"type": f"validation.{kind}"})

@@ -1,0 +1,40 @@
+"""A new session: who the client is, so greetings and forms know it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import AssistantAction
+from actions.identity import client_phone
+from rasa_project.booking_api.errors import BookingApiError, ClientNotFound
+
+logger = logging.getLogger(__name__)
+
+
+class ActionSessionStart(AssistantAction):
+    """Starts a session and looks the client up once, so every later turn can use their name."""
+
+    def name(self) -> str:
+        return "action_session_start"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        events: List[EventType] = [SessionStarted()]
+        phone = client_phone(tracker)
+        if phone:
+            try:
+                client = await self.services.booking_api.get_client(phone)
+                events += [SlotSet("nombre_cliente", client.name), SlotSet("cliente_registrado", True)]
+            except ClientNotFound:
+                events.append(SlotSet("cliente_registrado", False))
+            except BookingApiError as exc:
+                # Unknown for now; the actions that need the client will ask the API again.
+                logger.warning("client lookup at session start failed: %s (%s)", exc.kind, exc)
+        events.append(ActionExecuted("action_listen"))
+        return events

@@ -1,0 +1,160 @@
+"""agendar_cita: the form's validation against the live schedule (Spanish dates), the taken-slot
+path with the 3 nearest alternatives, confirmation, the 409 race, and registering unknown numbers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Dict
+from zoneinfo import ZoneInfo
+
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.booking import ActionAgendarCita, ValidateAgendarForm
+from actions.services import Services
+from rasa_project.booking_api import BookingApiClient
+from tests.actions.conftest import ANA, LUCIA, TZ, UNKNOWN, make_tracker, slot_events
+from tests.support.booking_sandbox import Sandbox
+
+SPANISH_DAYS = ["lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"]
+
+
+def spanish_day(sandbox: Sandbox) -> str:
+    """How a client names the full slot's day: 'mañana' or the weekday."""
+    day = sandbox.full_slot_day
+    today = datetime.now(ZoneInfo(TZ)).date()
+    return "mañana" if day == today + timedelta(days=1) else f"el {SPANISH_DAYS[day.weekday()]}"
+
+
+async def validate(services: Services, domain: Dict[str, Any], **tracker: Any) -> tuple:
+    dispatcher = CollectingDispatcher()
+    events = await ValidateAgendarForm(services).run(dispatcher, make_tracker(**tracker), domain)
+    return dispatcher, slot_events(events)
+
+
+async def test_taken_slot_offers_three_nearest_free_ones(services: Services, domain: dict, sandbox: Sandbox) -> None:
+    when = f"{spanish_day(sandbox)} a las 6"  # 18:00, the seeded full pilates class
+    dispatcher, slots = await validate(
+        services, domain, slots={"servicio": "pilates", "horario": when},
+        active_loop="agendar_form", requested_slot="horario",
+    )
+    assert slots["horario"] is None
+    message = dispatcher.messages[-1]
+    assert message["template_name"] == "utter_horario_no_disponible"
+    payloads = [b["payload"] for b in message["buttons"]]
+    assert len(payloads) == 3 and all(p.startswith('/agendar_cita{"servicio": "pilates", "slot_id": ') for p in payloads)
+    assert str(sandbox.full_slot_id) not in "".join(payloads)
+
+
+async def test_free_slot_is_accepted_with_its_description(services: Services, domain: dict, sandbox: Sandbox) -> None:
+    when = f"{spanish_day(sandbox)} a las 7 de la tarde"
+    dispatcher, slots = await validate(
+        services, domain, slots={"servicio": "pilates", "horario": when},
+        active_loop="agendar_form", requested_slot="horario",
+    )
+    assert slots["horario"].isdigit() and "19:00" in slots["horario_texto"]
+    assert slots["servicio_nombre"] == "Pilates Reformer" and dispatcher.messages == []
+    assert slots["requested_slot"] == "confirmar_reserva"
+
+
+async def test_day_without_time_lists_the_free_hours(services: Services, domain: dict, sandbox: Sandbox) -> None:
+    dispatcher, slots = await validate(
+        services, domain, slots={"servicio": "yoga", "horario": spanish_day(sandbox)},
+        active_loop="agendar_form", requested_slot="horario",
+    )
+    assert slots["horario"] is None
+    assert dispatcher.messages[-1]["template_name"] == "utter_horario_falta_hora"
+    assert "08:00 y 19:00" in dispatcher.messages[-1]["text"]
+
+
+async def test_gibberish_time_is_a_validation_error(services: Services, domain: dict) -> None:
+    dispatcher, slots = await validate(
+        services, domain, slots={"servicio": "yoga", "horario": "cuando puedas jaja"},
+        active_loop="agendar_form", requested_slot="horario",
+    )
+    assert slots["horario"] is None
+    assert dispatcher.messages[-1]["error"] == {"type": "validation.fecha"}
+
+
+async def test_unknown_service_lists_the_real_ones(services: Services, domain: dict) -> None:
+    dispatcher, slots = await validate(
+        services, domain, slots={"servicio": "zumba"}, active_loop="agendar_form", requested_slot="servicio",
+    )
+    assert slots["servicio"] is None
+    assert "Pilates Reformer" in dispatcher.messages[-1]["text"]
+
+
+async def test_time_before_service_is_checked_once_the_service_is_known(
+    services: Services, domain: dict, sandbox: Sandbox
+) -> None:
+    when = f"{spanish_day(sandbox)} a las 7 de la tarde"
+    _, slots = await validate(services, domain, slots={"horario": when}, active_loop="agendar_form")
+    assert slots["horario"] == when and slots["requested_slot"] == "servicio"
+    tracker_slots = {"horario": when, "servicio": "pilates"}
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(slots={"servicio": "pilates"}, active_loop="agendar_form", requested_slot="servicio")
+    tracker.slots.update(tracker_slots)
+    events = await ValidateAgendarForm(services).run(dispatcher, tracker, domain)
+    assert slot_events(events)["horario"].isdigit()
+
+
+async def test_known_clients_are_not_asked_to_register(services: Services, domain: dict) -> None:
+    _, slots = await validate(services, domain, slots={"cliente_registrado": True}, active_loop="agendar_form")
+    assert slots["requested_slot"] == "servicio"
+    _, slots = await validate(services, domain, slots={"cliente_registrado": False}, active_loop="agendar_form")
+    assert "requested_slot" not in slots  # Rasa's form asks the domain's first slot: nombre_registro
+
+
+async def test_confirmed_booking_is_made_and_counted(
+    services: Services, domain: dict, sandbox: Sandbox, api: BookingApiClient
+) -> None:
+    slots = await api.list_slots(sandbox.full_slot_day, sandbox.full_slot_day, "yoga")
+    tracker = make_tracker(LUCIA, slots={"servicio": "yoga", "horario": str(slots[0].id), "confirmar_reserva": True})
+    dispatcher = CollectingDispatcher()
+    events = await ActionAgendarCita(services).run(dispatcher, tracker, domain)
+    message = dispatcher.messages[-1]
+    assert message["event"] == "booking_created" and message["text"].startswith("✅ ¡Listo! Tu reserva RSV-")
+    assert [b.slot_id for b in await api.list_bookings(LUCIA)] == [slots[0].id]
+    assert slot_events(events)["horario"] is None  # the form's slots are cleared for next time
+
+
+async def test_not_confirmed_books_nothing(services: Services, domain: dict, api: BookingApiClient) -> None:
+    tracker = make_tracker(LUCIA, slots={"servicio": "yoga", "horario": "1", "confirmar_reserva": False})
+    dispatcher = CollectingDispatcher()
+    await ActionAgendarCita(services).run(dispatcher, tracker, domain)
+    assert dispatcher.messages[-1]["template_name"] == "utter_operacion_cancelada"
+    assert await api.list_bookings(LUCIA) == []
+
+
+async def test_409_race_offers_other_slots(services: Services, domain: dict, sandbox: Sandbox) -> None:
+    tracker = make_tracker(LUCIA, slots={
+        "servicio": "pilates", "horario": str(sandbox.full_slot_id), "confirmar_reserva": True,
+        "servicio_nombre": "Pilates Reformer"})
+    dispatcher = CollectingDispatcher()
+    await ActionAgendarCita(services).run(dispatcher, tracker, domain)
+    message = dispatcher.messages[-1]
+    assert message["template_name"] == "utter_reserva_ganada_por_otro"
+    assert message["error"]["type"] == "booking_api.conflict" and message["error"]["code"] == "slot_full"
+    assert len(message["buttons"]) == 3
+
+
+async def test_unknown_number_is_registered_then_booked(
+    services: Services, domain: dict, sandbox: Sandbox, api: BookingApiClient
+) -> None:
+    slots = await api.list_slots(sandbox.full_slot_day, sandbox.full_slot_day, "funcional")
+    tracker = make_tracker(UNKNOWN, slots={
+        "cliente_registrado": False, "nombre_registro": "Sofía Ruiz", "email_registro": "sofia@example.com",
+        "servicio": "funcional", "horario": str(slots[0].id), "confirmar_reserva": True})
+    dispatcher = CollectingDispatcher()
+    events = await ActionAgendarCita(services).run(dispatcher, tracker, domain)
+    assert [m["template_name"] for m in dispatcher.messages] == ["utter_cliente_registrado", "utter_reserva_confirmada"]
+    assert slot_events(events)["cliente_registrado"] is True
+    assert (await api.get_client(UNKNOWN)).name == "Sofía Ruiz"
+    assert len(await api.list_bookings(UNKNOWN)) == 1
+
+
+async def test_booking_when_the_api_is_down(services: Services, domain: dict, sandbox: Sandbox) -> None:
+    await sandbox.fault(status=503, count=10, path_prefix="/booking")
+    tracker = make_tracker(ANA, slots={"servicio": "yoga", "horario": "3", "confirmar_reserva": True})
+    dispatcher = CollectingDispatcher()
+    await ActionAgendarCita(services).run(dispatcher, tracker, domain)
+    assert dispatcher.messages[-1]["error"]["type"] == "booking_api.unavailable"
