@@ -1,0 +1,264 @@
+"""Rasa's SQL tracker store with a bounded retrieve window, redaction, migrations and fail-fast start-up.
+
+Named in `endpoints.yml` as::
+
+    tracker_store:
+      type: rasa_project.conversation_log.tracker_store.WindowedSQLTrackerStore
+
+Differences from `rasa.core.tracker_store.SQLTrackerStore` (see rasa-pitfalls.md, "Tracker store"):
+- the URL and pool come from settings (`tracker_db_url`, ...), with pre-ping and recycle (rasa#8515);
+- an unreachable server or a missing database raises `DatabaseUnavailable` at start-up instead of
+  retrying forever with `sleep(5)` or landing in another database (rasa#8267); migrations run then;
+- `retrieve` returns the last `tracker_window_events` (up to twice that) events of the session after
+  synthetic events restoring the slots and active loop (see `window.py`), so turn cost stays flat;
+  `retrieve_full_tracker` still returns every event;
+- `save` appends exactly the events the tracker gained since it was retrieved, in id order,
+  with user/bot text, entities and slot values redacted (`redaction.py`);
+- all database work runs in a thread, never blocking the event loop.
+
+Rasa wraps every store in `FailSafeTrackerStore`, which hides failures (retrieve -> None, i.e. the
+conversation silently restarts; save -> an in-memory store, i.e. the turn is lost from the log).
+Call `unwrap_fail_safe(agent)` after loading the agent so errors reach the caller (the WhatsApp channel
+keeps the inbound message in its durable inbox and retries the turn).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, Iterable, List, Optional, Sequence, Tuple
+
+import sqlalchemy as sa
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore, TrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event, SessionStarted
+from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.engine import Engine, make_url
+
+from rasa_project.conversation_log import window as win
+from rasa_project.conversation_log.database import DatabaseUnavailable, check_reachable, create_log_engine
+from rasa_project.conversation_log.log_redaction import install_log_redaction
+from rasa_project.conversation_log.migrations import migrate
+from rasa_project.conversation_log.redaction import redact_event
+from rasa_project.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+SNAPSHOTS = sa.table(
+    "tracker_snapshots",
+    sa.column("sender_id"),
+    sa.column("event_id"),
+    sa.column("timestamp"),
+    sa.column("state"),
+)
+
+
+def open_checked_engine(url: str, settings: Settings) -> Engine:
+    """An engine for `url` that answered `SELECT 1` in the database it was asked for."""
+    engine = create_log_engine(url, settings)
+    check_reachable(engine)
+    if engine.dialect.name == "postgresql":
+        wanted = make_url(url).database
+        with engine.connect() as conn:
+            actual = conn.execute(sa.text("SELECT current_database()")).scalar()
+        if wanted and actual != wanted:
+            engine.dispose()
+            raise DatabaseUnavailable(f"connected to database {actual!r} instead of {wanted!r}")
+    return engine
+
+
+class WindowedSQLTrackerStore(SQLTrackerStore):
+    """SQL tracker store whose `retrieve` cost does not grow with the session (module docstring)."""
+
+    def __init__(
+        self,
+        domain: Optional[Domain] = None,
+        host: Optional[str] = None,
+        event_broker: Optional[EventBroker] = None,
+        settings: Optional[Settings] = None,
+        db_url: Optional[str] = None,
+        **kwargs: Any,
+    ) -> None:
+        # SQLTrackerStore.__init__ is skipped on purpose: it retries a failed connection forever.
+        self.settings = settings or get_settings()
+        url = db_url or self.settings.tracker_db_url
+        self.window_events = max(1, int(kwargs.pop("window_events", self.settings.tracker_window_events)))
+        install_log_redaction()
+        self.engine = open_checked_engine(url, self.settings)
+        applied = migrate(self.engine)
+        if applied:
+            logger.info("Conversation-log migrations applied: %s", ", ".join(applied))
+        self.sessionmaker = sa.orm.sessionmaker(bind=self.engine, future=True)
+        TrackerStore.__init__(self, domain, event_broker)
+        logger.debug("Conversation log at %s", self.engine.url.render_as_string(hide_password=True))
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    async def keys(self) -> Iterable[str]:
+        return await asyncio.to_thread(self._keys_sync)
+
+    def _keys_sync(self) -> List[str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(self.SQLEvent.sender_id).distinct())
+            return [row[0] for row in rows]
+
+    async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        """The current session's last events (bounded), after events restoring the state before them."""
+        return await asyncio.to_thread(self._retrieve_window_sync, sender_id)
+
+    async def retrieve_full_tracker(self, conversation_id: str) -> Optional[DialogueStateTracker]:
+        """Every event of every session, in id order."""
+        return await asyncio.to_thread(self._retrieve_full_sync, conversation_id)
+
+    async def exists(self, conversation_id: str) -> bool:
+        def _exists() -> bool:
+            with self.engine.connect() as conn:
+                query = sa.select(self.SQLEvent.id).where(self.SQLEvent.sender_id == conversation_id).limit(1)
+                return conn.execute(query).first() is not None
+
+        return await asyncio.to_thread(_exists)
+
+    def _rows(self, conn: sa.engine.Connection, sender_id: str, after_id: int) -> Sequence[Any]:
+        query = (
+            sa.select(self.SQLEvent.id, self.SQLEvent.data)
+            .where(self.SQLEvent.sender_id == sender_id, self.SQLEvent.id > after_id)
+            .order_by(self.SQLEvent.id)
+        )
+        return conn.execute(query).all()
+
+    def _retrieve_window_sync(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        with self.engine.connect() as conn:
+            session_start = conn.execute(
+                sa.select(sa.func.max(self.SQLEvent.id)).where(
+                    self.SQLEvent.sender_id == sender_id,
+                    self.SQLEvent.type_name == SessionStarted.type_name,
+                )
+            ).scalar()
+            after_id = (session_start - 1) if session_start else 0
+            snapshot = conn.execute(
+                sa.select(SNAPSHOTS.c.event_id, SNAPSHOTS.c.timestamp, SNAPSHOTS.c.state).where(
+                    SNAPSHOTS.c.sender_id == sender_id
+                )
+            ).first()
+            prefix: List[Event] = []
+            if snapshot is not None and snapshot.event_id >= after_id + 1:
+                after_id = snapshot.event_id
+                prefix = win.prefix_events(json.loads(snapshot.state), snapshot.timestamp, self.domain.slots)
+            rows = self._rows(conn, sender_id, after_id)
+        if not rows:
+            return None
+        return self._build(sender_id, prefix, rows)
+
+    def _retrieve_full_sync(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        with self.engine.connect() as conn:
+            rows = self._rows(conn, sender_id, 0)
+        return self._build(sender_id, [], rows) if rows else None
+
+    def _build(self, sender_id: str, prefix: List[Event], rows: Sequence[Any]) -> DialogueStateTracker:
+        loaded = [Event.from_parameters(json.loads(row.data)) for row in rows]
+        tracker = DialogueStateTracker.from_events(
+            sender_id, prefix + [e for e in loaded if e is not None], self.domain.slots
+        )
+        ids: List[Optional[int]] = [None] * len(prefix) + [row.id for row in rows]
+        win.attach(tracker, win.LoadedWindow(sender_id, len(prefix), ids))
+        return tracker
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Append the events `tracker` gained since it was retrieved (or created), redacted."""
+        new_events = await asyncio.to_thread(self._save_sync, tracker)
+        if self.event_broker is not None:
+            await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
+
+    async def stream_events(self, tracker: DialogueStateTracker) -> None:
+        """Streaming happens in `save`, from the exact events appended (no diff against a window)."""
+
+    def _save_sync(self, tracker: DialogueStateTracker) -> List[Event]:
+        events = list(tracker.events)
+        loaded = win.attached(tracker)
+        with self.sessionmaker() as session:
+            if loaded is None:
+                loaded = win.LoadedWindow(tracker.sender_id, 0, [None] * self._stored_in_session(session, tracker))
+            new_events = events[loaded.persisted :]
+            rows = [self._row(tracker.sender_id, event) for event in new_events]
+            session.add_all(rows)
+            session.flush()
+            loaded.event_ids.extend(row.id for row in rows)
+            self._move_window(session, tracker, events, loaded)
+            session.commit()
+        win.attach(tracker, loaded)
+        logger.debug("Stored %d new events of %s", len(new_events), tracker.sender_id)
+        return new_events
+
+    def _row(self, sender_id: str, event: Event) -> Any:
+        data = redact_event(event.as_dict())
+        intent = (data.get("parse_data") or {}).get("intent", {}).get("name")
+        return self.SQLEvent(
+            sender_id=sender_id,
+            type_name=event.type_name,
+            timestamp=data.get("timestamp"),
+            intent_name=intent,
+            action_name=data.get("name"),
+            data=json.dumps(data),
+        )
+
+    def _stored_in_session(self, session: Any, tracker: DialogueStateTracker) -> int:
+        """For trackers we did not load: how many of their events the database already has (stock rule)."""
+        session_start = session.execute(
+            sa.select(sa.func.max(self.SQLEvent.id)).where(
+                self.SQLEvent.sender_id == tracker.sender_id,
+                self.SQLEvent.type_name == SessionStarted.type_name,
+            )
+        ).scalar()
+        count = session.execute(
+            sa.select(sa.func.count(self.SQLEvent.id)).where(
+                self.SQLEvent.sender_id == tracker.sender_id, self.SQLEvent.id >= (session_start or 0)
+            )
+        ).scalar()
+        return min(int(count or 0), len(tracker.events))
+
+    def _move_window(
+        self, session: Any, tracker: DialogueStateTracker, events: List[Event], loaded: win.LoadedWindow
+    ) -> None:
+        boundary = win.choose_boundary(events, loaded.prefix_len, self.window_events)
+        if boundary is None or loaded.event_ids[boundary - 1] is None:
+            return
+        before = DialogueStateTracker.from_events(tracker.sender_id, events[:boundary], self.domain.slots)
+        values = {
+            "event_id": loaded.event_ids[boundary - 1],
+            "timestamp": events[boundary - 1].timestamp,
+            "state": json.dumps(win.snapshot_state(before)),
+        }
+        updated = session.execute(SNAPSHOTS.update().where(SNAPSHOTS.c.sender_id == tracker.sender_id).values(**values))
+        if not updated.rowcount:
+            session.execute(SNAPSHOTS.insert().values(sender_id=tracker.sender_id, **values))
+
+
+def unwrap_fail_safe(agent: Any) -> None:
+    """Let tracker-store errors propagate instead of Rasa's silent fallbacks.
+
+    `rasa.core.agent.Agent` wraps its store in `FailSafeTrackerStore`: a failed `retrieve` returns
+    None (the conversation restarts without a word) and a failed `save` writes to an in-memory store
+    (the turn never reaches the log). After this call both `agent.tracker_store` and
+    `agent.processor.tracker_store` are the inner store, so `agent.handle_message` raises and the
+    WhatsApp channel keeps the message in its inbox, counts the failure and retries the turn.
+    Call it after the agent (and its processor) is loaded; calling it twice is harmless.
+    """
+    store = agent.tracker_store
+    while isinstance(store, FailSafeTrackerStore):
+        store = store._tracker_store
+    agent.tracker_store = store
+    processor = getattr(agent, "processor", None)
+    if processor is not None:
+        processor.tracker_store = store
+
+
+def inner_store(store: TrackerStore) -> Tuple[TrackerStore, bool]:
+    """The store behind Rasa's fail-safe wrapper and whether it was wrapped (for health checks)."""
+    wrapped = isinstance(store, FailSafeTrackerStore)
+    while isinstance(store, FailSafeTrackerStore):
+        store = store._tracker_store
+    return store, wrapped
