@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from abc import ABC
+from abc import ABC, abstractmethod
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -30,6 +30,14 @@ class ServicesMixin:
 class AssistantAction(ServicesMixin, Action, ABC):
     """An action of this assistant (abstract: rasa-sdk registers only the concrete ones)."""
 
+    @abstractmethod
+    def name(self) -> Text:
+        """The action's name in the domain."""
+
 
 class AssistantFormValidation(ServicesMixin, FormValidationAction, ABC):
     """A form validation action of this assistant."""
+
+    @abstractmethod
+    def name(self) -> Text:
+        """`validate_<form name>`."""
