@@ -20,6 +20,7 @@ from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
 
 from connectors.whatsapp.inbound import InvalidInbound, parse_inbound_form
+from connectors.whatsapp.agent_setup import configure_agent
 from connectors.whatsapp.runtime import ChannelRuntime
 from connectors.whatsapp.signature import public_base_url, signature_valid, signed_url
 from rasa_project.metrics import ACK_LATENCY, INBOUND_MESSAGES, OUTBOUND_SENDS
@@ -74,6 +75,9 @@ def build_blueprint(runtime: ChannelRuntime) -> Blueprint:
 
     @bp.listener("after_server_start")
     async def _start(app: Any, loop: Any) -> None:
+        agent = getattr(app.ctx, "agent", None)
+        if agent is not None:  # Rasa loaded it in its own before_server_start listener
+            configure_agent(agent, runtime.settings)
         runtime.start_worker()
 
     @bp.listener("before_server_stop")
