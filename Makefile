@@ -1,0 +1,50 @@
+# The two commands of the README are `make run` and `make test`; everything else is what they use.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+
+.PHONY: setup model run test test-python test-rasa validate migrate lint bench clean
+
+# The virtualenv, rebuilt when requirements.lock changes. Every package is pinned in the lock file;
+# --no-deps keeps pip from resolving anything else, and `pip check` proves the set is consistent.
+$(VENV)/.installed: requirements.lock
+	@test -x $(PY) || $$(.ci/find-python) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==24.2
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
+	$(PY) -m pip check
+	@touch $@
+
+setup: $(VENV)/.installed
+	$(PY) -m rasa_project migrate
+
+model: setup
+	$(PY) -m rasa_project model
+
+run: model
+	$(PY) -m rasa_project run-local
+
+validate: setup
+	$(BIN)/rasa data validate --fail-on-warnings --max-history 4
+
+migrate: setup
+	$(PY) -m rasa_project migrate
+
+lint: setup
+	$(BIN)/ruff check actions connectors rasa_project tests bench
+
+# Every test: data validation, the pytest suites (unit, contract, end-to-end through real
+# processes, Postgres and Redis), Rasa's test stories, and the held-out NLU accuracy check.
+test: model validate
+	$(PY) -m pytest
+	$(MAKE) --no-print-directory test-rasa
+
+test-rasa: model
+	$(BIN)/rasa test core --stories tests/stories --out results/core --fail-on-prediction-errors
+	$(PY) -m rasa_project.nlu_check --nlu tests/nlu/heldout.yml --min-accuracy 0.95
+
+bench: model
+	$(PY) -m bench
+
+clean:
+	rm -rf results var/logs .pytest_cache

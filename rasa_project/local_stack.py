@@ -1,0 +1,223 @@
+"""The whole assistant on one machine: booking API and Twilio sandboxes, action server, Rasa server.
+
+One piece of code starts it for the README's run command and for the end-to-end tests, so both
+exercise the same wiring: each process is configured only through the environment variables of
+`rasa_project.settings`, pointed at loopback stand-ins instead of Twilio and the business's API.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional
+
+import httpx
+
+from rasa_project.settings import PROJECT_ROOT
+
+logger = logging.getLogger(__name__)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def latest_model(models_dir: Path = PROJECT_ROOT / "models") -> Path:
+    models = sorted(models_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    if not models:
+        raise FileNotFoundError(f"no trained model in {models_dir}: run `make model` first")
+    return models[-1]
+
+
+@dataclass
+class StackPorts:
+    rasa: int = 5005
+    actions: int = 5055
+    booking: int = 8081
+    twilio: int = 8082
+    llm: int = 8083
+
+    @classmethod
+    def free(cls) -> "StackPorts":
+        return cls(free_port(), free_port(), free_port(), free_port(), free_port())
+
+
+@dataclass
+class Process:
+    name: str
+    argv: List[str]
+    ready_url: str
+    ready_headers: Dict[str, str] = field(default_factory=dict)
+    popen: Optional[subprocess.Popen] = None
+
+
+class LocalStack:
+    """Starts, checks and stops the processes of the assistant on loopback ports."""
+
+    def __init__(
+        self,
+        *,
+        ports: Optional[StackPorts] = None,
+        model: Optional[Path] = None,
+        tracker_db_url: Optional[str] = None,
+        booking_db_url: Optional[str] = None,
+        with_llm: bool = False,
+        extra_env: Optional[Mapping[str, str]] = None,
+        log_dir: Optional[Path] = None,
+        rasa_instances: int = 1,
+    ) -> None:
+        self.ports = ports or StackPorts()
+        self.model = model or latest_model()
+        self.log_dir = log_dir or PROJECT_ROOT / "var" / "logs"
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.rasa_ports = [self.ports.rasa] + [free_port() for _ in range(rasa_instances - 1)]
+        env = dict(os.environ)
+        env.update(
+            {
+                "TWILIO_API_BASE_URL": f"http://127.0.0.1:{self.ports.twilio}",
+                "WEBHOOK_PUBLIC_URL": f"http://127.0.0.1:{self.ports.rasa}",
+                "BOOKING_API_URL": f"http://127.0.0.1:{self.ports.booking}",
+                "ACTION_SERVER_URL": f"http://127.0.0.1:{self.ports.actions}/webhook",
+                "ACTION_SERVER_PORT": str(self.ports.actions),
+                "ACTION_SERVER_TOKEN": env.get("ACTION_SERVER_TOKEN") or "local-action-server-token",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        if tracker_db_url:
+            env["TRACKER_DB_URL"] = tracker_db_url
+        if booking_db_url:
+            env["SANDBOX_BOOKING_DB_URL"] = booking_db_url
+        if with_llm:
+            env["OPENROUTER_BASE_URL"] = f"http://127.0.0.1:{self.ports.llm}/v1"
+            env.setdefault("OPENROUTER_API_KEY", "local-llm-key")
+        env.update(extra_env or {})
+        self.env = env
+        self.with_llm = with_llm
+        self.processes: List[Process] = self._plan()
+
+    @property
+    def webhook_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.rasa}/webhooks/whatsapp/webhook"
+
+    @property
+    def twilio_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.twilio}"
+
+    @property
+    def booking_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.booking}"
+
+    def _plan(self) -> List[Process]:
+        py = sys.executable
+        token = self.env.get("BOOKING_API_TOKEN", "local-booking-api-token")
+        plan = [
+            Process(
+                "booking_api",
+                [py, "-m", "rasa_project.sandboxes.booking_api", "--port", str(self.ports.booking)],
+                f"{self.booking_url}/services",
+                {"Authorization": f"Bearer {token}"},
+            ),
+            Process(
+                "twilio_api",
+                [py, "-m", "rasa_project.sandboxes.twilio_api", "--port", str(self.ports.twilio)],
+                f"{self.twilio_url}/_sandbox/stats",
+            ),
+            Process("actions", [py, "-m", "actions"], f"http://127.0.0.1:{self.ports.actions}/health"),
+        ]
+        if self.with_llm:
+            plan.append(
+                Process(
+                    "llm",
+                    [py, "-m", "rasa_project.sandboxes.llm_server", "--port", str(self.ports.llm)],
+                    f"http://127.0.0.1:{self.ports.llm}/_sandbox/requests",
+                )
+            )
+        for index, port in enumerate(self.rasa_ports):
+            plan.append(self.rasa_process(port, f"rasa{index or ''}"))
+        return plan
+
+    def rasa_process(self, port: int, name: str = "rasa") -> Process:
+        argv = [
+            str(Path(sys.executable).with_name("rasa")), "run", "--model", str(self.model),
+            "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
+            "--interface", "127.0.0.1", "--port", str(port),
+        ]
+        return Process(name, argv, f"http://127.0.0.1:{port}/webhooks/whatsapp/")
+
+    def start(self, timeout: float = 240.0) -> "LocalStack":
+        for process in self.processes:
+            self.start_process(process)
+        for process in self.processes:
+            self.wait_ready(process, timeout)
+        return self
+
+    def start_process(self, process: Process) -> None:
+        log = open(self.log_dir / f"{process.name}.log", "ab")
+        process.popen = subprocess.Popen(
+            process.argv, cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        logger.info("started %s (pid %s)", process.name, process.popen.pid)
+
+    def wait_ready(self, process: Process, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.popen is not None and process.popen.poll() is not None:
+                raise RuntimeError(
+                    f"{process.name} exited with {process.popen.returncode}; "
+                    f"see {self.log_dir / (process.name + '.log')}"
+                )
+            try:
+                if httpx.get(process.ready_url, headers=process.ready_headers, timeout=2).status_code < 500:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise TimeoutError(f"{process.name} not ready after {timeout:.0f} s at {process.ready_url}")
+
+    def process(self, name: str) -> Process:
+        return next(p for p in self.processes if p.name == name)
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Kill one process (the fault tests' `kill -9`)."""
+        popen = self.process(name).popen
+        if popen and popen.poll() is None:
+            os.killpg(popen.pid, sig)
+            popen.wait(timeout=30)
+
+    def restart(self, name: str, timeout: float = 240.0) -> None:
+        process = self.process(name)
+        self.kill(name, signal.SIGTERM)
+        self.start_process(process)
+        self.wait_ready(process, timeout)
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            popen = process.popen
+            if popen is None or popen.poll() is not None:
+                continue
+            os.killpg(popen.pid, signal.SIGTERM)
+        for process in self.processes:
+            popen = process.popen
+            if popen is None:
+                continue
+            try:
+                popen.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(popen.pid, signal.SIGKILL)
+                popen.wait(timeout=10)
+
+    def __enter__(self) -> "LocalStack":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
