@@ -154,10 +154,15 @@ class LocalStack:
         return Process(name, argv, f"http://127.0.0.1:{port}/webhooks/whatsapp/")
 
     def start(self, timeout: float = 240.0) -> "LocalStack":
-        for process in self.processes:
-            self.start_process(process)
-        for process in self.processes:
-            self.wait_ready(process, timeout)
+        """Start every process and wait until each answers; on failure, stop what was started."""
+        try:
+            for process in self.processes:
+                self.start_process(process)
+            for process in self.processes:
+                self.wait_ready(process, timeout)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def start_process(self, process: Process) -> None:

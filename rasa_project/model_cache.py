@@ -7,6 +7,7 @@ kept in `~/.cache/whatsapp-assistant/models` lets a fresh clone on the same mach
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import shutil
 import subprocess
@@ -34,7 +35,18 @@ def inputs_hash(files: Iterable[Path], root: Path = PROJECT_ROOT) -> str:
 
 
 def ensure_model(root: Path = PROJECT_ROOT) -> Path:
-    """The model for the current inputs, trained (or taken from the cache) when missing."""
+    """The model for the current inputs, trained (or taken from the cache) when missing.
+
+    A file lock makes concurrent callers (test sessions, benches) wait for one training.
+    """
+    lock_path = root / "models" / ".training.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _ensure_model_locked(root)
+
+
+def _ensure_model_locked(root: Path) -> Path:
     name = f"model-{inputs_hash(training_inputs(root), root)}"
     target = root / "models" / f"{name}.tar.gz"
     cached = CACHE_DIR / target.name

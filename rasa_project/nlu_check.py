@@ -18,7 +18,7 @@ from rasa_project.settings import PROJECT_ROOT
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--nlu", default="tests/nlu/heldout.yml")
+    parser.add_argument("--nlu", default="tests/nlu", help="a file or a folder of held-out NLU data")
     parser.add_argument("--model", default=None)
     parser.add_argument("--out", default="results/heldout")
     parser.add_argument("--min-accuracy", type=float, default=0.95)

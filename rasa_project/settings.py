@@ -57,7 +57,7 @@ class Settings:
     tracker_db_pool_size: int = 5
     tracker_db_max_overflow: int = 10
     tracker_db_pool_recycle_seconds: int = 1800
-    tracker_window_events: int = 120
+    tracker_window_events: int = 50
 
     # Lock store
     redis_url: str = ""
