@@ -31,7 +31,7 @@ class AssistantAction(ServicesMixin, Action, ABC):
     """An action of this assistant (abstract: rasa-sdk registers only the concrete ones)."""
 
     @abstractmethod
-    def name(self) -> Text:
+    def name(self) -> str:
         """The action's name in the domain."""
 
 
@@ -39,5 +39,5 @@ class AssistantFormValidation(ServicesMixin, FormValidationAction, ABC):
     """A form validation action of this assistant."""
 
     @abstractmethod
-    def name(self) -> Text:
+    def name(self) -> str:
         """`validate_<form name>`."""

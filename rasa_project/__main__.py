@@ -2,6 +2,7 @@
 
   run-local   start the whole assistant offline (sandboxes, action server, Rasa) and chat with it
               through the terminal WhatsApp simulator
+  shell       `rasa shell` as a known client, with the booking sandbox and action server started
   model       train the model if domain/config/data changed (cached by their hash)
   migrate     create or upgrade the conversation-log schema (idempotent)
   stats       conversation-log analytics as tables (and PNG charts)
@@ -49,6 +50,21 @@ def _run_local(args: argparse.Namespace) -> int:
         return simulator_main(simulator_argv) or 0
 
 
+def _shell(args: argparse.Namespace) -> int:
+    import subprocess
+    from pathlib import Path
+
+    from rasa_project.local_stack import LocalStack
+    from rasa_project.model_cache import ensure_model
+
+    model = ensure_model()
+    # rasa shell reads endpoints.yml (action server on 127.0.0.1:5055, no token): match it.
+    stack = LocalStack(model=model, only=("booking_api", "actions"), extra_env={"ACTION_SERVER_TOKEN": ""})
+    with stack:
+        rasa = str(Path(sys.executable).with_name("rasa"))
+        return subprocess.call([rasa, "shell", "--model", str(model), "--conversation-id", args.phone])
+
+
 def _stats(args: argparse.Namespace) -> int:
     from rasa_project.stats_cli import main as stats_main
 
@@ -64,6 +80,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     run_local.add_argument("--name", default="Ana López", help="your WhatsApp profile name")
     run_local.add_argument("--llm", action="store_true", help="phrase replies with the local LLM stand-in")
     run_local.set_defaults(func=_run_local)
+    shell = commands.add_parser("shell", help="rasa shell with the booking sandbox and action server")
+    shell.add_argument("--phone", default="+5215512345678", help="the client you write as")
+    shell.set_defaults(func=_shell)
     commands.add_parser("model", help="train the model when its inputs changed").set_defaults(func=_model)
     commands.add_parser("migrate", help="create/upgrade the conversation-log schema").set_defaults(func=_migrate)
     stats = commands.add_parser("stats", help="conversation-log analytics", add_help=False)

@@ -16,7 +16,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional
+from typing import Dict, List, Mapping, Optional, Sequence
 
 import httpx
 
@@ -47,7 +47,7 @@ class StackPorts:
     llm: int = 8083
 
     @classmethod
-    def free(cls) -> "StackPorts":
+    def free(cls) -> StackPorts:
         return cls(free_port(), free_port(), free_port(), free_port(), free_port())
 
 
@@ -74,6 +74,7 @@ class LocalStack:
         extra_env: Optional[Mapping[str, str]] = None,
         log_dir: Optional[Path] = None,
         rasa_instances: int = 1,
+        only: Optional[Sequence[str]] = None,
     ) -> None:
         self.ports = ports or StackPorts()
         self.model = model or latest_model()
@@ -102,7 +103,7 @@ class LocalStack:
         env.update(extra_env or {})
         self.env = env
         self.with_llm = with_llm
-        self.processes: List[Process] = self._plan()
+        self.processes: List[Process] = [p for p in self._plan() if only is None or p.name in only]
 
     @property
     def webhook_url(self) -> str:
@@ -153,7 +154,7 @@ class LocalStack:
         ]
         return Process(name, argv, f"http://127.0.0.1:{port}/webhooks/whatsapp/")
 
-    def start(self, timeout: float = 240.0) -> "LocalStack":
+    def start(self, timeout: float = 240.0) -> LocalStack:
         """Start every process and wait until each answers; on failure, stop what was started."""
         try:
             for process in self.processes:
@@ -221,7 +222,7 @@ class LocalStack:
                 os.killpg(popen.pid, signal.SIGKILL)
                 popen.wait(timeout=10)
 
-    def __enter__(self) -> "LocalStack":
+    def __enter__(self) -> LocalStack:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

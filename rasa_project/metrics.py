@@ -29,7 +29,8 @@ OUTBOUND_SENDS = Counter(
 )
 LLM_CALLS = Counter(
     "llm_phrasing_calls_total",
-    "Phrasing outcomes: llm, or the reason the template was used (no_api_key, timeout, http_error, grounding_failed, skipped)",
+    "Phrasing outcomes: llm, or why the template was used (no_api_key, skipped_intent, timeout, http_error, "
+    "rate_limited, auth_error, empty_output, grounding_failed, too_long, internal_error)",
     ["outcome"],
 )
 LLM_LATENCY = Histogram(

@@ -105,7 +105,7 @@ class Settings:
         return bool(self.openrouter_api_key)
 
     @classmethod
-    def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> "Settings":
+    def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> Settings:
         """Build settings from `environ` (default: the process environment); unset keeps the default."""
         env = os.environ if environ is None else environ
         values = {}

@@ -21,6 +21,7 @@ from connectors.whatsapp import texts
 from connectors.whatsapp.sanitize import sanitize_text
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_SID = re.compile(r"[A-Za-z0-9]{1,64}")  # Twilio's are 34 (`SM` + 32 hex); the column holds 64
 _MAX_MEDIA = 10
 
 
@@ -102,6 +103,8 @@ def parse_inbound_form(form: Mapping[str, Any], max_length: int) -> InboundMessa
     message_sid = _get(form, "MessageSid") or _get(form, "SmsMessageSid")
     if not message_sid:
         raise InvalidInbound("MessageSid missing")
+    if not _SID.fullmatch(message_sid):  # a NUL or an over-long SID would fail the insert: 500/503, re-sent forever
+        raise InvalidInbound(f"MessageSid is not a Twilio SID: {message_sid[:80]!r}")
     sender_id = sender_from_address(_get(form, "From"))
     body = sanitize_text(_get(form, "Body"), max_length)
     media = _media(form)

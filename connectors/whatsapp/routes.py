@@ -19,10 +19,11 @@ from sanic import Blueprint, response
 from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
 
-from connectors.whatsapp.inbound import InvalidInbound, parse_inbound_form
 from connectors.whatsapp.agent_setup import configure_agent
+from connectors.whatsapp.inbound import InvalidInbound, parse_inbound_form
 from connectors.whatsapp.runtime import ChannelRuntime
 from connectors.whatsapp.signature import public_base_url, signature_valid, signed_url
+from rasa_project.health import collect_health
 from rasa_project.metrics import ACK_LATENCY, INBOUND_MESSAGES, OUTBOUND_SENDS
 
 logger = logging.getLogger(__name__)
@@ -36,9 +37,11 @@ def _twiml_ack() -> HTTPResponse:
 
 def twilio_form(request: Request) -> RequestParameters:
     """The posted form INCLUDING blank fields: Twilio signs `Body=` of a media-only message too, and
-    Sanic's `request.form` drops blank values, which would reject every media-only message with 403."""
+    Sanic's `request.form` drops blank values, which would reject every media-only message with 403.
+    Bytes that are not UTF-8 (never sent by Twilio) become U+FFFD, as `parse_qs` does for %-escapes, so
+    such a request fails the signature check (403) instead of crashing the handler (500)."""
     if "application/x-www-form-urlencoded" in request.content_type and request.body:
-        return RequestParameters(parse_qs(request.body.decode("utf-8"), keep_blank_values=True))
+        return RequestParameters(parse_qs(request.body.decode("utf-8", errors="replace"), keep_blank_values=True))
     return request.form
 
 
@@ -100,6 +103,16 @@ def build_blueprint(runtime: ChannelRuntime) -> Blueprint:
         body = {"status": "ok" if healthy else "error", "db_reachable": db_ok, "inbox_backlog": backlog,
                 "worker_running": runtime.worker_running}
         return response.json(body, status=200 if healthy else 503)
+
+    @bp.route("/health", methods=["GET"])
+    async def full_health(request: Request) -> HTTPResponse:
+        """Everything a turn needs: model, action server, conversation log, booking API, LLM."""
+        ok, report = await collect_health(runtime.settings, agent=getattr(request.app.ctx, "agent", None),
+                                          engine=runtime.engine)
+        report["worker_running"] = runtime.worker_running
+        ok = ok and runtime.worker_running
+        report["ok"] = ok
+        return response.json(report, status=200 if ok else 503)
 
     @bp.route("/metrics", methods=["GET"])
     async def metrics(_: Request) -> HTTPResponse:

@@ -45,4 +45,5 @@ def check_reachable(engine: Engine) -> None:
             conn.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError as exc:
         safe_url = engine.url.render_as_string(hide_password=True)
-        raise DatabaseUnavailable(f"conversation-log database {safe_url} unreachable: {exc.__class__.__name__}: {exc}") from exc
+        reason = f"{exc.__class__.__name__}: {exc}"
+        raise DatabaseUnavailable(f"conversation-log database {safe_url} unreachable: {reason}") from exc

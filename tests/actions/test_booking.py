@@ -31,7 +31,9 @@ async def validate(services: Services, domain: Dict[str, Any], **tracker: Any) -
     return dispatcher, slot_events(events)
 
 
-async def test_taken_slot_offers_three_nearest_free_ones(services: Services, domain: dict, sandbox: Sandbox) -> None:
+async def test_taken_slot_offers_three_nearest_free_ones(
+    services: Services, domain: dict, sandbox: Sandbox
+) -> None:
     when = f"{spanish_day(sandbox)} a las 6"  # 18:00, the seeded full pilates class
     dispatcher, slots = await validate(
         services, domain, slots={"servicio": "pilates", "horario": when},
@@ -41,7 +43,8 @@ async def test_taken_slot_offers_three_nearest_free_ones(services: Services, dom
     message = dispatcher.messages[-1]
     assert message["template_name"] == "utter_horario_no_disponible"
     payloads = [b["payload"] for b in message["buttons"]]
-    assert len(payloads) == 3 and all(p.startswith('/agendar_cita{"servicio": "pilates", "slot_id": ') for p in payloads)
+    assert len(payloads) == 3
+    assert all(p.startswith('/agendar_cita{"servicio": "pilates", "slot_id": ') for p in payloads)
     assert str(sandbox.full_slot_id) not in "".join(payloads)
 
 

@@ -18,7 +18,9 @@ from tests.actions.conftest import ANA, LUCIA, MARTIN, make_tracker, slot_events
 from tests.support.booking_sandbox import Sandbox
 
 
-async def test_cancelling_with_several_bookings_lists_them(services: Services, domain: dict, sandbox: Sandbox) -> None:
+async def test_cancelling_with_several_bookings_lists_them(
+    services: Services, domain: dict, sandbox: Sandbox
+) -> None:
     dispatcher = CollectingDispatcher()
     events = await ActionPrepararCancelacion(services).run(dispatcher, make_tracker(ANA), domain)
     assert slot_events(events) == {"reservas_cancelables": True}
@@ -30,7 +32,8 @@ async def test_cancelling_with_several_bookings_lists_them(services: Services, d
 async def test_cancelling_with_one_booking_preselects_it(services: Services, domain: dict, sandbox: Sandbox) -> None:
     events = await ActionPrepararCancelacion(services).run(CollectingDispatcher(), make_tracker(MARTIN), domain)
     slots = slot_events(events)
-    assert slots["reserva_a_cancelar"] == sandbox.bookings_of(MARTIN)[0] and "Entrenamiento Funcional" in slots["reserva_texto"]
+    assert slots["reserva_a_cancelar"] == sandbox.bookings_of(MARTIN)[0]
+    assert "Entrenamiento Funcional" in slots["reserva_texto"]
 
 
 async def test_cancelling_without_bookings(services: Services, domain: dict) -> None:
@@ -93,7 +96,8 @@ async def test_paying_lists_packages_then_sends_the_link(
     dispatcher = CollectingDispatcher()
     await ActionAskPaquete(services).run(dispatcher, make_tracker(LUCIA), domain)
     assert [b["payload"] for b in dispatcher.messages[-1]["buttons"]][2] == '/informar{"paquete": "bono10"}'
-    tracker = make_tracker(LUCIA, slots={"paquete": "el de 10 clases"}, active_loop="pagar_form", requested_slot="paquete")
+    tracker = make_tracker(LUCIA, slots={"paquete": "el de 10 clases"}, active_loop="pagar_form",
+                           requested_slot="paquete")
     slots = slot_events(await ValidatePagarForm(services).run(CollectingDispatcher(), tracker, domain))
     assert slots["paquete"] == "bono10" and slots["paquete_texto"] == "Bono 10 clases por $1,450.00 MXN"
     tracker = make_tracker(LUCIA, slots={"paquete": "bono10", "confirmar_pago": True})
@@ -124,6 +128,7 @@ async def test_profile_email_is_validated_then_saved(services: Services, domain:
 async def test_profile_422_from_the_api_is_a_validation_reply(services: Services, domain: dict) -> None:
     dispatcher = CollectingDispatcher()
     # a value that skipped the form's validation (e.g. set by another path) is refused by the API
-    tracker = make_tracker(ANA, slots={"campo_perfil": "email", "valor_perfil": "ana-sin-arroba", "confirmar_perfil": True})
+    tracker = make_tracker(ANA, slots={"campo_perfil": "email", "valor_perfil": "ana-sin-arroba",
+                                       "confirmar_perfil": True})
     await ActionActualizarPerfil(services).run(dispatcher, tracker, domain)
     assert dispatcher.messages[-1]["error"] == {"type": "validation.email"}

@@ -60,6 +60,13 @@ class WhatsAppClient:
         self.address = f"whatsapp:{phone}"
         self.seen = 0
 
+    async def skip_history(self) -> WhatsAppClient:
+        """Ignore replies this number got before (earlier tests wrote as the same client)."""
+        response = await self.http.get(f"{self.stack.twilio_url}/_sandbox/messages",
+                                       params={"to": self.address, "after": 0, "wait": 0})
+        self.seen = response.json()["last_index"]
+        return self
+
     async def send(self, body: Optional[str] = None, *, sid: Optional[str] = None, **form: Any) -> httpx.Response:
         data = build_inbound_form(self.phone, body, message_sid=sid, profile_name="Cliente e2e", **form)
         return await post_inbound(self.stack.webhook_url, data, AUTH_TOKEN, client=self.http)
@@ -99,8 +106,8 @@ def client(stack: LocalStack, http: httpx.AsyncClient, new_phone: str) -> WhatsA
 
 
 @pytest.fixture
-def ana(stack: LocalStack, http: httpx.AsyncClient) -> WhatsAppClient:
-    return WhatsAppClient(stack, http, ANA)
+async def ana(stack: LocalStack, http: httpx.AsyncClient) -> WhatsAppClient:
+    return await WhatsAppClient(stack, http, ANA).skip_history()
 
 
 @pytest.fixture(scope="session")

@@ -162,3 +162,41 @@ async def test_paying_sends_a_link_from_the_sandbox(ana: WhatsAppClient) -> None
     assert "Bono 10 clases por $1,450.00 MXN" in confirm
     [link] = await ana.say("si")
     assert "/pay/PAY-" in link and "$1,450.00 MXN" in link
+
+
+async def test_health_and_metrics(stack: LocalStack, http: httpx.AsyncClient) -> None:
+    base = f"http://127.0.0.1:{stack.ports.rasa}/webhooks/whatsapp"
+    health = await http.get(f"{base}/health")
+    assert health.status_code == 200, health.text
+    checks = health.json()["checks"]
+    assert all(checks[name]["ok"] for name in ("model", "action_server", "tracker_db", "booking_api"))
+    assert checks["llm"]["detail"].startswith("template")  # no key in this stack
+    metrics = (await http.get(f"{base}/metrics")).text
+    for name in ("whatsapp_inbound_messages_total", "assistant_turn_seconds", "whatsapp_outbound_messages_total",
+                 "whatsapp_inbox_backlog"):
+        assert name in metrics
+
+
+async def test_new_client_registers_books_lists_and_cancels(stack: LocalStack, client: WhatsAppClient) -> None:
+    [ask_name] = await client.say("hola, quiero agendar una clase de yoga")
+    assert "¿Cómo te llamas?" in ask_name
+    [ask_email] = await client.say("Sofía Ruiz")
+    assert "correo" in ask_email
+    [ask_time] = await client.say("sofia.ruiz@example.com")
+    assert "¿Para qué día y hora?" in ask_time
+    [confirm] = await client.say("el lunes a las 8")
+    assert "Yoga Vinyasa" in confirm and "08:00" in confirm and "¿Lo confirmo?" in confirm
+    welcome, booked = await client.say("si", count=2)
+    assert welcome.startswith("¡Bienvenida/o, Sofía Ruiz!")
+    assert booked.startswith("✅ ¡Listo! Tu reserva RSV-")
+    booking_id = booked.split("Tu reserva ")[1].split()[0]
+    [listing] = await client.say("que reservas tengo?")
+    assert booking_id in listing
+    [ask_cancel] = await client.say("quiero cancelar mi reserva")
+    assert "¿Cancelo tu reserva de Yoga Vinyasa" in ask_cancel
+    [cancelled] = await client.say("si")
+    assert cancelled.startswith(f"Listo, cancelé tu reserva {booking_id}")
+    async with booking_admin(stack) as api:
+        bookings = (await api.get("/client/bookings", params={"scope": "all"},
+                                  headers={"X-Client-Phone": client.phone})).json()
+    assert [(b["id"], b["status"]) for b in bookings] == [(booking_id, "cancelled")]
