@@ -131,7 +131,7 @@ def row(label: str, values_ms: Sequence[float]) -> str:
     )
 
 
-async def main(argv: Sequence[str] | None = None) -> None:
+async def run(argv: Sequence[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=10)
@@ -174,7 +174,20 @@ async def main(argv: Sequence[str] | None = None) -> None:
         f"CPU only, per call: prompt build {prompt_ms:.3f} ms, grounding check {check_ms:.3f} ms "
         f"(mean of 300; stdev of sequential totals {statistics.pstdev(sequential):.1f} ms)"
     )
+    overhead = [v - latency for v in concurrent]
+    overhead_seq = [v - latency for v in sequential]
+    return {
+        "latency_ms": latency, "requests": args.requests, "concurrency": args.concurrency,
+        "overhead_p50_ms": percentile(overhead, 50), "overhead_p95_ms": percentile(overhead, 95),
+        "overhead_seq_p50_ms": percentile(overhead_seq, 50), "overhead_seq_p95_ms": percentile(overhead_seq, 95),
+        "calls_per_s": args.requests / wall, "prompt_ms": prompt_ms, "check_ms": check_ms,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    """Prints the table and returns the figures (for `python -m bench`)."""
+    return asyncio.run(run(argv))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -75,7 +75,8 @@ async def run(name: str, factory: Callable[[str, int], TrackerStore], args: argp
         admin.dispose()
 
 
-def main(argv: List[str] | None = None) -> int:
+def main(argv: List[str] | None = None) -> dict:
+    """Prints the table; returns {turns, window, stores: {name: {early_ms, late_ms, ratio}}} for `-m bench`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True)
     parser.add_argument("--turns", type=int, default=400)
@@ -103,8 +104,10 @@ def main(argv: List[str] | None = None) -> int:
     print(f"\n{'store':<10} {'turn~10 ms':>11} {f'turn~{args.turns} ms':>12} {'ratio':>7}")
     for name, (early, late) in results.items():
         print(f"{name:<10} {early * 1000:>11.1f} {late * 1000:>12.1f} {late / early:>7.2f}")
-    return 0
+    stores = {name: {"early_ms": early * 1000, "late_ms": late * 1000, "ratio": late / early}
+              for name, (early, late) in results.items()}
+    return {"turns": args.turns, "window": args.window, "stores": stores}
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

@@ -1,0 +1,158 @@
+"""`python -m bench`: run every benchmark and print ONE table of figures (never pass/fail).
+
+    .venv/bin/python -m bench [--only channel,growth,llm] [--quick] [--turns N] [--model PATH]
+
+channel  bench/bench_channel.py: webhook ack latency, turns/s with 1 and 2 Rasa instances, and the
+         reference rows (Rasa's built-in TwilioInput and REST channel), each as a ratio to ours
+growth   bench/bench_tracker_growth.py: turn time at turn N / turn ~10, stock SQLTrackerStore vs ours
+llm      bench/bench_llm_overhead.py: what phrasing adds on top of a 300 ms stand-in LLM
+--quick shrinks every load (6 senders x 3 messages, 60 turns, 30 LLM calls) for a fast look.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if str(PROJECT_ROOT) not in sys.path:
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+from bench.common import bench_model, fmt, machine, ratio  # noqa: E402
+
+Row = Tuple[str, str, str, str, str]
+BENCHES = ("channel", "growth", "llm")
+
+
+def _triple(r: Dict[str, Any], key: str) -> str:
+    return " / ".join(fmt(r.get(f"{key}_{p}_ms")) for p in ("p50", "p95", "p99"))
+
+
+def channel_rows(result: Dict[str, Any]) -> List[Row]:
+    v = result["variants"]
+    ours, two = v.get("ours", {}), v.get("ours2", {})
+    load = f"{result['senders']}x{result['messages']}, conc {result['concurrency']}"
+    rows: List[Row] = []
+    refs = [("twilio", "Rasa TwilioInput (built-in)"), ("rest", "Rasa REST (ack = whole turn)")]
+    for key, label in refs:
+        if key in v:
+            rows.append(("webhook ack p50/p95/p99 ms", _triple(ours, "ack"), label, _triple(v[key], "ack"),
+                         fmt(ratio(v[key]["ack_p50_ms"], ours.get("ack_p50_ms")), 2) + " (p50)"))
+    if not rows and ours:
+        rows.append(("webhook ack p50/p95/p99 ms", _triple(ours, "ack"), "", "", ""))
+    if two:
+        rows.append((f"turns/s ({load})", fmt(ours.get("turns_per_s"), 2), "ours, 2 Rasa + Redis lock",
+                     fmt(two.get("turns_per_s"), 2), fmt(ratio(two.get("turns_per_s"), ours.get("turns_per_s")), 2)))
+        rows.append(("webhook ack p50/p95/p99 ms", _triple(ours, "ack"), "ours, 2 Rasa + Redis lock",
+                     _triple(two, "ack"), fmt(ratio(two.get("ack_p50_ms"), ours.get("ack_p50_ms")), 2) + " (p50)"))
+    for key, label in refs:
+        if key in v:
+            rows.append((f"turns/s ({load})", fmt(ours.get("turns_per_s"), 2), label,
+                         fmt(v[key]["turns_per_s"], 2), fmt(ratio(v[key]["turns_per_s"], ours.get("turns_per_s")), 2)))
+    for key, label in [("ours2", "ours, 2 Rasa + Redis lock")] + refs:
+        if key in v:
+            theirs = f"{fmt(v[key]['turn_p50_ms'], 0)} / {fmt(v[key]['turn_p95_ms'], 0)}"
+            rows.append(("turn p50/p95 ms (post → last reply)",
+                         f"{fmt(ours.get('turn_p50_ms'), 0)} / {fmt(ours.get('turn_p95_ms'), 0)}", label, theirs,
+                         fmt(ratio(v[key]["turn_p50_ms"], ours.get("turn_p50_ms")), 2) + " (p50)"))
+    if "ours" in v and "twilio" not in v and "rest" not in v and not two:
+        rows.append((f"turns/s ({load})", fmt(ours.get("turns_per_s"), 2), "", "", ""))
+    return rows
+
+
+def growth_rows(result: Dict[str, Any]) -> List[Row]:
+    stores = result["stores"]
+    ours, stock = stores.get("windowed", {}), stores.get("stock", {})
+    label = f"turn-time growth, turn {result['turns']} / turn ~10"
+    rows = [(label, fmt(ours.get("ratio"), 2), "stock SQLTrackerStore", fmt(stock.get("ratio"), 2),
+             fmt(ratio(stock.get("ratio"), ours.get("ratio")), 2))]
+    rows.append((f"turn ms at ~10 → ~{result['turns']}",
+                 f"{fmt(ours.get('early_ms'), 0)} → {fmt(ours.get('late_ms'), 0)}", "stock SQLTrackerStore",
+                 f"{fmt(stock.get('early_ms'), 0)} → {fmt(stock.get('late_ms'), 0)}",
+                 fmt(ratio(stock.get("late_ms"), ours.get("late_ms")), 2) + " (late)"))
+    return rows
+
+
+def llm_rows(result: Dict[str, Any]) -> List[Row]:
+    label = f"LLM phrasing overhead p50/p95 ms @{result['latency_ms']:.0f} ms"
+    return [
+        (label + f", conc {result['concurrency']}",
+         f"{fmt(result['overhead_p50_ms'])} / {fmt(result['overhead_p95_ms'])}", "", "", ""),
+        (label + ", sequential",
+         f"{fmt(result['overhead_seq_p50_ms'])} / {fmt(result['overhead_seq_p95_ms'])}", "", "", ""),
+    ]
+
+
+def run_bench(name: str, argv: List[str]) -> Dict[str, Any]:
+    if name == "channel":
+        from bench import bench_channel
+
+        return bench_channel.main(argv)
+    if name == "growth":
+        from bench import bench_tracker_growth
+
+        return bench_tracker_growth.main(argv)
+    from bench import bench_llm_overhead
+
+    return bench_llm_overhead.main(argv)
+
+
+def print_table(rows: List[Row], notes: List[str]) -> None:
+    widths = [max(len(r[i]) for r in rows + [("measure", "ours", "compared with", "value", "ratio them/ours")])
+              for i in range(5)]
+    header = ("measure", "ours", "compared with", "value", "ratio them/ours")
+    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in rows:
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |")
+    for note in notes:
+        print(note)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", default=",".join(BENCHES), help="comma-separated subset of " + ",".join(BENCHES))
+    parser.add_argument("--quick", action="store_true", help="small loads, for a fast look")
+    parser.add_argument("--turns", type=int, help="growth bench turns (default 400, --quick 60)")
+    parser.add_argument("--model", help="model archive (default: newest in models/)")
+    args = parser.parse_args(argv)
+    wanted = [b.strip() for b in args.only.split(",") if b.strip()]
+    unknown = set(wanted) - set(BENCHES)
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    model = str(bench_model(args.model))
+    plans: Dict[str, List[str]] = {
+        "channel": (["--senders", "6", "--messages", "3", "--concurrency", "6"] if args.quick else [])
+        + ["--model", model],
+        "growth": ["--model", model, "--turns", str(args.turns or (60 if args.quick else 400))],
+        "llm": ["--requests", "30"] if args.quick else [],
+    }
+    builders: Dict[str, Callable[[Dict[str, Any]], List[Row]]] = {
+        "channel": channel_rows, "growth": growth_rows, "llm": llm_rows}
+    rows: List[Row] = []
+    notes: List[str] = []
+    started = time.perf_counter()
+    for name in BENCHES:
+        if name not in wanted:
+            continue
+        print(f"\n=== {name}: {' '.join(plans[name])}", flush=True)
+        bench_started = time.perf_counter()
+        try:
+            result = run_bench(name, plans[name])
+            rows += builders[name](result)
+        except Exception as exc:  # one broken bench must not hide the others' figures; the cause is printed
+            traceback.print_exc()
+            rows.append((name, f"FAILED: {type(exc).__name__}: {exc}"[:100], "", "", ""))
+        notes.append(f"{name}: {time.perf_counter() - bench_started:.0f} s")
+    print(f"\n=== all benchmarks ({'quick' if args.quick else 'full'}), model {Path(model).name}; {machine()}")
+    print_table(rows, [])
+    print(f"run time {time.perf_counter() - started:.0f} s ({', '.join(notes)})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,220 @@
+"""Webhook ack latency and turns/s of our WhatsApp channel under concurrent senders, against references.
+
+    .venv/bin/python bench/bench_channel.py [--senders 20] [--messages 5] [--concurrency 20]
+        [--variants ours,ours2,twilio,rest] [--deadline 300] [--keep-logs]
+
+Variants (each on real processes on loopback, the trained model, Postgres conversation log):
+  ours    connectors.whatsapp (signed webhook → durable inbox → 200 at once; worker runs the turn), 1 Rasa
+  ours2   the same, 2 Rasa instances + Redis lock store (db 7); posts alternate over the instances (no LB),
+          signed for the public URL (the first instance)
+  twilio  Rasa's built-in TwilioInput (bench/reference_channels.py), its Twilio client on the sandbox
+  rest    Rasa's REST channel (answers synchronously: ack latency = turn latency)
+Each sender says "hola", "ayuda", "que paquetes tienen?" (cycled) and waits for the full answer before the
+next message. Figures: ack p50/p95/p99 (HTTP response time of the posts), turn p50/p95 (post → last reply
+seen at the Twilio sandbox), turns/s (answered messages / first post → last answer). Figures only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if str(PROJECT_ROOT) not in sys.path:
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+import httpx  # noqa: E402
+
+from bench.channel_load import ReplyCollector, Target, calibrate, rest_target, run_load, twilio_target  # noqa: E402
+from bench.channel_stacks import (  # noqa: E402
+    AUTH_TOKEN,
+    db_transactions,
+    ours_stack,
+    ours_webhooks,
+    scrape_histograms,
+    stack_cpu,
+    start_reference,
+)
+from bench.common import REDIS_BENCH_URL, bench_database, bench_model, fmt, machine, percentile, ratio  # noqa: E402
+
+SETTLE_SECONDS = 3.5
+TEXTS = ["hola", "ayuda", "que paquetes tienen?"]
+LABELS = {
+    "ours": "ours (1 Rasa)",
+    "ours2": "ours (2 Rasa + Redis lock)",
+    "twilio": "Rasa TwilioInput (built-in)",
+    "rest": "Rasa REST channel",
+}
+
+
+def new_phone() -> str:
+    return "+52155" + str(uuid.uuid4().int)[:8]
+
+
+async def measure(target: Target, sandbox_url: str, args: argparse.Namespace,
+                  warm_targets: Sequence[Target] = ()) -> Dict[str, Any]:
+    texts = [TEXTS[i % len(TEXTS)] for i in range(args.messages)]
+    limits = httpx.Limits(max_connections=args.concurrency + 10, max_keepalive_connections=args.concurrency + 10)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client, ReplyCollector(sandbox_url) as collector:
+        expected = await calibrate(target, collector, client, new_phone(), texts)
+        for extra in warm_targets:  # every instance answers one conversation before the clock starts
+            await calibrate(extra, collector, client, new_phone(), texts)
+        phones = [new_phone() for _ in range(args.senders)]
+        outcome = await run_load(target, collector, client, phones, texts, expected, args.concurrency,
+                                 args.reply_timeout, args.deadline)
+    ms = [a * 1000 for a in outcome.acks]
+    turns_ms = [t * 1000 for t in outcome.turns]
+    wall = outcome.wall
+    return {
+        "replies_per_message": expected,
+        "sent": outcome.sent, "answered": outcome.answered,
+        "http_errors": outcome.http_errors, "timeouts": outcome.timeouts,
+        "ack_p50_ms": percentile(ms, 50), "ack_p95_ms": percentile(ms, 95), "ack_p99_ms": percentile(ms, 99),
+        "turn_p50_ms": percentile(turns_ms, 50), "turn_p95_ms": percentile(turns_ms, 95),
+        "turn_max_ms": max(turns_ms) if turns_ms else None,
+        "wall_s": wall, "turns_per_s": (outcome.answered / wall) if wall else None,
+    }
+
+
+def _cpu(stack: Any) -> Dict[str, float]:
+    own = os.times()
+    return {**stack_cpu(stack), "bench client": own.user + own.system}
+
+
+def _run_measured(stack: Any, db_url: str, target: Target, args: argparse.Namespace,
+                  metrics_url: Optional[str] = None, warm_targets: Sequence[Target] = ()) -> Dict[str, Any]:
+    """One variant's load, plus where the time went: CPU seconds per process and database transactions
+    (both over calibration + load + the status callbacks that trail the last reply)."""
+    cpu_before, xact_before = _cpu(stack), db_transactions(db_url)
+    before = scrape_histograms(metrics_url) if metrics_url else {}
+    started = time.perf_counter()
+    result = asyncio.run(measure(target, stack.twilio_url, args, warm_targets))
+    result["elapsed_s"] = time.perf_counter() - started  # calibration included
+    time.sleep(SETTLE_SECONDS)  # status callbacks trail the replies; pg_stat_database flushes ~1 s late
+    cpu_after = _cpu(stack)
+    result["cpu_s"] = {name: round(cpu_after[name] - cpu_before.get(name, 0.0), 1) for name in cpu_after}
+    messages = result["sent"] + args.messages * (1 + len(warm_targets))
+    commits, rollbacks = db_transactions(db_url)
+    result["db_commits_per_message"] = (commits - xact_before[0]) / messages
+    result["db_rollbacks_per_message"] = (rollbacks - xact_before[1]) / messages
+    if metrics_url:
+        after = scrape_histograms(metrics_url)
+        for short, name in (("server_ack_mean_ms", "whatsapp_webhook_ack_seconds"),
+                            ("server_turn_mean_ms", "assistant_turn_seconds")):
+            count = after.get(f"{name}_count", 0) - before.get(f"{name}_count", 0)
+            total = after.get(f"{name}_sum", 0) - before.get(f"{name}_sum", 0)
+            result[short] = total / count * 1000 if count else None
+    return result
+
+
+def run_variants(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
+    model = bench_model(args.model)
+    print(f"model {model}", flush=True)
+    wanted = [v.strip() for v in args.variants.split(",") if v.strip()]
+    results: Dict[str, Dict[str, Any]] = {}
+    work = Path(tempfile.mkdtemp(prefix="bench_channel_"))
+    try:
+        if {"ours", "twilio", "rest"} & set(wanted):
+            with bench_database() as db_url:
+                stack = ours_stack(model, db_url, work / "one")
+                try:
+                    print(f"starting the stack (1 Rasa instance), logs in {work / 'one' / 'logs'}", flush=True)
+                    stack.start(timeout=300)
+                    if "ours" in wanted:
+                        target = twilio_target("ours", ours_webhooks(stack), AUTH_TOKEN)
+                        metrics = f"http://127.0.0.1:{stack.ports.rasa}/webhooks/whatsapp/metrics"
+                        results["ours"] = _run_measured(stack, db_url, target, args, metrics)
+                        print(f"  ours: {results['ours']}", flush=True)
+                    if {"twilio", "rest"} & set(wanted):
+                        print("starting the reference Rasa (TwilioInput + REST)", flush=True)
+                        port = start_reference(stack, work / "one")
+                        base = f"http://127.0.0.1:{port}/webhooks"
+                        if "twilio" in wanted:
+                            target = twilio_target("twilio", [f"{base}/twilio/webhook"], AUTH_TOKEN)
+                            results["twilio"] = _run_measured(stack, db_url, target, args)
+                            print(f"  twilio: {results['twilio']}", flush=True)
+                        if "rest" in wanted:
+                            results["rest"] = _run_measured(stack, db_url, rest_target(f"{base}/rest/webhook"), args)
+                            print(f"  rest: {results['rest']}", flush=True)
+                finally:
+                    stack.stop()
+        if "ours2" in wanted:
+            with bench_database() as db_url:
+                stack = ours_stack(model, db_url, work / "two", instances=2, redis_url=REDIS_BENCH_URL)
+                try:
+                    print(f"starting the stack (2 Rasa instances + Redis), logs in {work / 'two' / 'logs'}",
+                          flush=True)
+                    stack.start(timeout=300)
+                    urls = ours_webhooks(stack)
+                    target = twilio_target("ours2", urls, AUTH_TOKEN, signed_url=urls[0])
+                    warm = [twilio_target("warm", [url], AUTH_TOKEN, signed_url=urls[0]) for url in urls[1:]]
+                    metrics = f"http://127.0.0.1:{stack.ports.rasa}/webhooks/whatsapp/metrics"
+                    results["ours2"] = _run_measured(stack, db_url, target, args, metrics, warm)
+                    print(f"  ours2: {results['ours2']}", flush=True)
+                finally:
+                    stack.stop()
+    finally:
+        if args.keep_logs:
+            print(f"logs kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return results
+
+
+def print_table(results: Dict[str, Dict[str, Any]], args: argparse.Namespace) -> None:
+    ours = results.get("ours", {})
+    print(f"\nWebhook channel: {args.senders} senders x {args.messages} messages, concurrency {args.concurrency}; "
+          f"{machine()}")
+    print("| variant                      | ack p50 | ack p95 | ack p99 | turn p50 | turn p95 | turns/s "
+          "| answered | ack p50 / ours | turns/s / ours |")
+    print("|------------------------------|--------:|--------:|--------:|---------:|---------:|--------:"
+          "|---------:|---------------:|---------------:|")
+    for key in ("ours", "ours2", "twilio", "rest"):
+        r = results.get(key)
+        if not r:
+            continue
+        print(f"| {LABELS[key]:<28} | {fmt(r['ack_p50_ms']):>7} | {fmt(r['ack_p95_ms']):>7} "
+              f"| {fmt(r['ack_p99_ms']):>7} "
+              f"| {fmt(r['turn_p50_ms'], 0):>8} | {fmt(r['turn_p95_ms'], 0):>8} | {fmt(r['turns_per_s'], 2):>7} "
+              f"| {r['answered']:>4}/{r['sent']:<3} | {fmt(ratio(r['ack_p50_ms'], ours.get('ack_p50_ms')), 2):>14} "
+              f"| {fmt(ratio(r['turns_per_s'], ours.get('turns_per_s')), 2):>14} |")
+    print("(ms; turn = post → last reply seen at the Twilio sandbox, REST: → HTTP response)")
+    for key, r in results.items():
+        server = ""
+        if r.get("server_ack_mean_ms") is not None:
+            server = (f"; server-side mean ack {fmt(r['server_ack_mean_ms'], 2)} ms, "
+                      f"turn {fmt(r.get('server_turn_mean_ms'), 0)} ms")
+        print(f"  {key}: replies per message {r['replies_per_message']}, errors {r['http_errors']}, "
+              f"timeouts {r['timeouts']}, turn max {fmt(r.get('turn_max_ms'), 0)} ms{server}; "
+              f"DB commits/rollbacks per message "
+              f"{fmt(r['db_commits_per_message'])}/{fmt(r['db_rollbacks_per_message'])}; "
+              f"CPU s over {fmt(r['elapsed_s'])} s: {r['cpu_s']}")
+
+
+def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--senders", type=int, default=20)
+    parser.add_argument("--messages", type=int, default=5, help="messages per sender")
+    parser.add_argument("--concurrency", type=int, default=20, help="senders in flight at once")
+    parser.add_argument("--variants", default="ours,ours2,twilio,rest")
+    parser.add_argument("--reply-timeout", type=float, default=90.0, help="seconds a sender waits for a reply")
+    parser.add_argument("--deadline", type=float, default=300.0, help="max seconds of load per variant")
+    parser.add_argument("--model", help="model archive (default: newest in models/)")
+    parser.add_argument("--keep-logs", action="store_true", help="keep the processes' logs (temp dir)")
+    args = parser.parse_args(argv)
+    results = run_variants(args)
+    print_table(results, args)
+    return {"variants": results, "senders": args.senders, "messages": args.messages,
+            "concurrency": args.concurrency, "machine": machine()}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Small helpers shared by the benchmarks: percentiles, throwaway Postgres databases, machine facts."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import uuid
+from pathlib import Path
+from typing import Iterator, Optional, Sequence
+
+import psycopg2
+
+PG_ADMIN = dict(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
+REDIS_BENCH_URL = "redis://127.0.0.1:6379/7"  # db 7 is the benchmarks' own
+
+
+def percentile(values: Sequence[float], pct: float) -> Optional[float]:
+    """Nearest-rank percentile (same rule as bench_llm_overhead.py); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+@contextlib.contextmanager
+def bench_database() -> Iterator[str]:
+    """A new `t_bench_<random>` database on the local server, dropped (forcibly) afterwards."""
+    name = f"t_bench_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(**PG_ADMIN)
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}"')
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def machine() -> str:
+    """`N cores, load a/b/c` — every printed table says how busy the machine was."""
+    load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
+    return f"{platform.node()}, {os.cpu_count()} cores, load average {load}"
+
+
+def fmt(value: Optional[float], digits: int = 1) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def ratio(value: Optional[float], ours: Optional[float]) -> Optional[float]:
+    if value is None or not ours:
+        return None
+    return value / ours
+
+
+def bench_model(path: Optional[str] = None) -> Path:
+    """`--model`, else the newest trained model in models/ (no lock: another session may be training),
+    else `ensure_model()` (trains once when there is none)."""
+    if path:
+        return Path(path)
+    from rasa_project.local_stack import latest_model
+
+    try:
+        return latest_model()
+    except FileNotFoundError:
+        from rasa_project.model_cache import ensure_model
+
+        return ensure_model()
