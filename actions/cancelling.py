@@ -15,7 +15,7 @@ from actions.formatting import when_text
 from actions.identity import client_phone
 from actions.matching import fold, pick_by_name, pick_by_position
 from actions.status import booking_line
-from rasa_project.booking_api.errors import BookingApiError, ClientNotFound, Conflict, NotFound
+from rasa_project.booking_api.errors import BookingApiError, Conflict, NotFound
 from rasa_project.booking_api.models import Booking
 
 
@@ -40,20 +40,12 @@ class ActionPrepararCancelacion(AssistantAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         replier = self.replier(dispatcher, tracker, domain)
-        phone = client_phone(tracker)
         nothing = [SlotSet("reservas_cancelables", False)]
-        if phone is None:
-            await replier.say("utter_sin_telefono")
-            return nothing
         tz = self.services.settings.business_timezone
-        try:
-            bookings = await upcoming(self, phone)
-        except ClientNotFound:
-            await replier.say("utter_cliente_no_registrado")
-            return nothing + [SlotSet("cliente_registrado", False)]
-        except BookingApiError as exc:
-            await replier.api_error(exc, during="list_bookings")
-            return nothing
+        result = await replier.for_client(lambda phone: upcoming(self, phone), during="list_bookings")
+        if not result.ok:
+            return nothing + result.events
+        bookings = result.value
         if not bookings:
             await replier.say("utter_sin_reservas")
             return nothing

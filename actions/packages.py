@@ -186,18 +186,10 @@ class ActionConsultarHistorial(AssistantAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         replier = self.replier(dispatcher, tracker, domain)
-        phone = client_phone(tracker)
-        if phone is None:
-            await replier.say("utter_sin_telefono")
-            return []
-        try:
-            purchases = await self.services.booking_api.purchase_history(phone)
-        except ClientNotFound:
-            await replier.say("utter_cliente_no_registrado")
-            return [SlotSet("cliente_registrado", False)]
-        except BookingApiError as exc:
-            await replier.api_error(exc, during="purchase_history")
-            return []
+        result = await replier.for_client(self.services.booking_api.purchase_history, during="purchase_history")
+        if not result.ok:
+            return result.events
+        purchases = result.value
         if not purchases:
             await replier.say("utter_historial_vacio")
             return []

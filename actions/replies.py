@@ -10,18 +10,32 @@ was phrased and any error in its metadata, so the conversation log can be audite
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Dict, Generic, List, Mapping, Optional, TypeVar
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.formatting import first_name
+from actions.identity import client_phone
 from actions.services import Services
-from rasa_project.booking_api.errors import BookingApiError
+from rasa_project.booking_api.errors import BookingApiError, ClientNotFound
 from rasa_project.phrasing import PhrasingRequest, Turn
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass
+class ClientCall(Generic[T]):
+    """The result of an API call made for the client writing, or why there is none."""
+
+    ok: bool
+    value: Optional[T] = None
+    events: List[EventType] = field(default_factory=list)
 
 
 class _KeepMissing(dict):
@@ -116,3 +130,19 @@ class Replier:
         """A form's "that doesn't look right" message, recorded as a validation error."""
         text = render_template(self.domain, response, values or {})
         self.dispatcher.utter_message(text=text, template_name=response, error={"type": f"validation.{kind}"})
+
+    async def for_client(self, call: Callable[[str], Awaitable[T]], *, during: str) -> ClientCall[T]:
+        """`call(phone)` for the client writing. Without a phone number (not WhatsApp), for a number
+        the API does not know, or when the API fails, the client is told why and `ok` is False."""
+        phone = client_phone(self.tracker)
+        if phone is None:
+            await self.say("utter_sin_telefono")
+            return ClientCall(False)
+        try:
+            return ClientCall(True, await call(phone))
+        except ClientNotFound:
+            await self.say("utter_cliente_no_registrado")
+            return ClientCall(False, events=[SlotSet("cliente_registrado", False)])
+        except BookingApiError as exc:
+            await self.api_error(exc, during=during)
+            return ClientCall(False)

@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Any, Dict, List
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import AssistantAction
 from actions.formatting import bulleted, when_text
-from actions.identity import client_phone
-from rasa_project.booking_api.errors import BookingApiError, ClientNotFound
 from rasa_project.booking_api.models import Booking
 
 
@@ -29,19 +27,11 @@ class ActionConsultaEstado(AssistantAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         replier = self.replier(dispatcher, tracker, domain)
-        phone = client_phone(tracker)
-        if phone is None:
-            await replier.say("utter_sin_telefono")
-            return []
         tz = self.services.settings.business_timezone
-        try:
-            bookings = [b for b in await self.services.booking_api.list_bookings(phone) if b.is_active]
-        except ClientNotFound:
-            await replier.say("utter_cliente_no_registrado")
-            return [SlotSet("cliente_registrado", False)]
-        except BookingApiError as exc:
-            await replier.api_error(exc, during="list_bookings")
-            return []
+        result = await replier.for_client(self.services.booking_api.list_bookings, during="list_bookings")
+        if not result.ok:
+            return result.events
+        bookings = [b for b in result.value if b.is_active]
         if not bookings:
             await replier.say("utter_sin_reservas")
             return []

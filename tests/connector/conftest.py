@@ -11,7 +11,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 import httpx
-import psycopg2
 import pytest
 import sqlalchemy as sa
 from aiohttp import web
@@ -22,8 +21,8 @@ from connectors.whatsapp import WhatsAppInput
 from rasa_project.sandboxes.twilio_api import create_app
 from rasa_project.settings import Settings
 from rasa_project.whatsapp_simulator import build_inbound_form, post_inbound, wait_for_replies
+from tests.support.postgres import throwaway_database
 
-PG_ADMIN = dict(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "connector-test-token"
 
@@ -39,17 +38,8 @@ def free_port() -> int:
 
 @pytest.fixture
 def pg_url():
-    name = f"t_connector_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(**PG_ADMIN)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with throwaway_database("t_connector") as url:
+        yield url
 
 
 @dataclass
