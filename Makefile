@@ -1,10 +1,14 @@
 # The two commands of the README are `make run` and `make test`; everything else is what they use.
 SHELL := /bin/bash
-VENV := .venv
+# The venv and Rasa's training cache live outside the project: plain `rasa test` reads every
+# story/NLU file under the project root, so a venv inside it would add Rasa's own example stories
+# (rasa/cli/initial_project), and ./.rasa/cache holds files it cannot parse (a bare JSON number).
+VENV ?= $(HOME)/.venvs/whatsapp-assistant
 BIN := $(VENV)/bin
 PY := $(BIN)/python
+export RASA_CACHE_DIRECTORY ?= $(HOME)/.cache/whatsapp-assistant/rasa-cache
 
-.PHONY: setup model run test test-rasa validate migrate lint bench nlu-report clean
+.PHONY: setup model run test test-rasa validate migrate lint bench nlu-report venv-path clean
 
 # The virtualenv, rebuilt when requirements.lock changes. Every package is pinned in the lock file;
 # --no-deps keeps pip from resolving anything else, and `pip check` proves the set is consistent.
@@ -13,7 +17,12 @@ $(VENV)/.installed: requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==24.2
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
 	$(PY) -m pip check
+	@grep -q RASA_CACHE_DIRECTORY $(BIN)/activate || \
+		echo 'export RASA_CACHE_DIRECTORY="$(RASA_CACHE_DIRECTORY)"' >> $(BIN)/activate
 	@touch $@
+
+venv-path:
+	@echo $(VENV)
 
 setup: $(VENV)/.installed
 	$(PY) -m rasa_project migrate

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,9 @@ from typing import Iterable, List
 from rasa_project.settings import PROJECT_ROOT
 
 CACHE_DIR = Path.home() / ".cache" / "whatsapp-assistant" / "models"
+# Rasa's own training cache, kept out of the project: plain `rasa test` reads every JSON file under
+# the project root as test data, and Rasa's cache holds files it cannot read (a bare JSON number).
+RASA_CACHE_DIR = Path.home() / ".cache" / "whatsapp-assistant" / "rasa-cache"
 
 
 def training_inputs(root: Path = PROJECT_ROOT) -> List[Path]:
@@ -58,9 +62,11 @@ def _ensure_model_locked(root: Path) -> Path:
         print(f"model {target.name} taken from {CACHE_DIR}", flush=True)
         return target
     rasa = Path(sys.executable).with_name("rasa")
+    env = {**os.environ}
+    env.setdefault("RASA_CACHE_DIRECTORY", str(RASA_CACHE_DIR))
     subprocess.run(
         [str(rasa), "train", "--fixed-model-name", name, "--out", str(target.parent)],
-        cwd=root, check=True,
+        cwd=root, check=True, env=env,
     )
     try:
         CACHE_DIR.mkdir(parents=True, exist_ok=True)
