@@ -16,7 +16,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from actions.services import close_shared_services
+from actions.services import close_shared_services, shared_services
 from rasa_project.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -51,6 +51,12 @@ def build_app(settings: Settings, app_name: str | None = None) -> Sanic:
     @app.get("/metrics")
     async def metrics(_: Request) -> HTTPResponse:
         return response.raw(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+
+    @app.before_server_start
+    async def open_clients(*_: object) -> None:
+        # Built here, not on the first action call: the LLM client's first use imports openai's
+        # resource modules (~1.5 s, blocking), which would otherwise stall the first client's turn.
+        shared_services()
 
     @app.after_server_stop
     async def close_clients(*_: object) -> None:
