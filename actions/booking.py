@@ -175,7 +175,10 @@ class ActionAgendarCita(AssistantAction):
             await replier.say("utter_cliente_no_registrado")
             return events + done + [SlotSet("cliente_registrado", False)]
         except Conflict as exc:
-            await self._offer_others(replier, tracker, exc)
+            if exc.code == "already_booked":  # a double tap, or a retried turn whose first try booked it
+                await self._already_booked(replier, tracker, exc)
+            else:
+                await self._offer_others(replier, tracker, exc)
             return events + done
         except BookingApiError as exc:
             await replier.api_error(exc, during="create_booking")
@@ -191,6 +194,18 @@ class ActionAgendarCita(AssistantAction):
             event="booking_created",
         )
         return events + done
+
+    async def _already_booked(self, replier: Replier, tracker: Tracker, exc: Conflict) -> None:
+        """The client already holds this slot: say so, and book nothing else."""
+        code = fold(tracker.get_slot("servicio") or "")
+        await replier.say(
+            "utter_reserva_ya_existente",
+            {"servicio_nombre": tracker.get_slot("servicio_nombre") or code,
+             "horario_texto": tracker.get_slot("horario_texto") or "el horario que elegiste"},
+            {"booking": {"id": exc.details.get("booking_id"), "slot_id": int(tracker.get_slot("horario"))},
+             "conflict": exc.code},
+            event="booking_already_held",
+        )
 
     async def _offer_others(self, replier: Replier, tracker: Tracker, exc: Conflict) -> None:
         """The slot was taken between confirmation and booking (a 409 race): offer the nearest ones."""

@@ -140,6 +140,23 @@ async def test_409_race_offers_other_slots(services: Services, domain: dict, san
     assert len(message["buttons"]) == 3
 
 
+async def test_booking_a_slot_already_held_says_so_and_books_nothing_more(
+    services: Services, domain: dict, sandbox: Sandbox, api: BookingApiClient
+) -> None:
+    """A double tap, or a turn retried after a crash whose first try had booked: 409 already_booked."""
+    slots = await api.list_slots(sandbox.full_slot_day, sandbox.full_slot_day, "yoga")
+    held = await api.create_booking(LUCIA, slots[0].id)
+    tracker = make_tracker(LUCIA, slots={"servicio": "yoga", "horario": str(slots[0].id), "confirmar_reserva": True,
+                                         "servicio_nombre": "Yoga", "horario_texto": "martes 1 a las 9:00"})
+    dispatcher = CollectingDispatcher()
+    await ActionAgendarCita(services).run(dispatcher, tracker, domain)
+    message = dispatcher.messages[-1]
+    assert message["template_name"] == "utter_reserva_ya_existente"
+    assert message["text"] == "✅ Ya tenías reservado Yoga: martes 1 a las 9:00. No hace falta reservarlo otra vez."
+    assert message["facts"]["booking"]["id"] == held.id and message["event"] == "booking_already_held"
+    assert [b.id for b in await api.list_bookings(LUCIA)] == [held.id]
+
+
 async def test_unknown_number_is_registered_then_booked(
     services: Services, domain: dict, sandbox: Sandbox, api: BookingApiClient
 ) -> None:
