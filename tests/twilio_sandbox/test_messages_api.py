@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
@@ -169,3 +170,28 @@ async def test_bad_control_payloads_are_400(sandbox: Sandbox) -> None:
         assert (await http.post(f"{sandbox.base_url}/_sandbox/delivery",
                                 json={"to": CLIENT, "final_status": "lost"})).status_code == 400
         assert (await http.get(f"{sandbox.base_url}/_sandbox/messages?after=x")).status_code == 400
+
+
+async def test_list_filters_by_recipient_newest_first_and_pages(twilio_client) -> None:
+    other = "whatsapp:+5215599999999"
+    for n in range(5):
+        await twilio_client.messages.create_async(to=CLIENT, from_=BUSINESS, body=f"mensaje {n}")
+    await twilio_client.messages.create_async(to=other, from_=BUSINESS, body="para otra persona")
+
+    listed = await twilio_client.messages.list_async(to=CLIENT, page_size=2)  # three pages, followed
+
+    assert [m.body for m in listed] == [f"mensaje {n}" for n in (4, 3, 2, 1, 0)]
+    assert await twilio_client.messages.list_async(to=CLIENT, from_="whatsapp:+10000000000") == []
+    assert [m.body for m in await twilio_client.messages.list_async(to=other)] == ["para otra persona"]
+    assert len(await twilio_client.messages.list_async(to=CLIENT, limit=3)) == 3
+
+
+async def test_list_filters_by_date_sent(twilio_client) -> None:
+    created = await twilio_client.messages.create_async(to=CLIENT, from_=BUSINESS, body="con fecha de envío")
+    await asyncio.sleep(0.3)  # the sandbox moves it to sent, which stamps date_sent
+    yesterday = datetime.now(timezone.utc) - timedelta(days=1)
+
+    after = await twilio_client.messages.list_async(to=CLIENT, date_sent_after=yesterday)
+    before = await twilio_client.messages.list_async(to=CLIENT, date_sent_before=yesterday)
+
+    assert [m.sid for m in after] == [created.sid] and before == []

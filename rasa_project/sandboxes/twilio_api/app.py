@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import binascii
 import logging
-from typing import Any, Sequence
-from urllib.parse import urlparse
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, Callable, List, Sequence
+from urllib.parse import urlencode, urlparse
 
 from aiohttp import BasicAuth, hdrs, web
 
@@ -26,6 +28,7 @@ CREDENTIALS_KEY = web.AppKey("twilio_sandbox_credentials", tuple)
 
 MAX_BODY_CHARS = 1600
 MAX_MEDIA = 10
+DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 1000
 
 # Twilio's own wording for each error code the sandbox can answer.
 ERROR_MESSAGES = {
@@ -149,6 +152,72 @@ async def fetch_message(request: web.Request) -> web.Response:
     return web.json_response(message.resource())
 
 
+def _date_filter(raw: str) -> datetime:
+    """`YYYY-MM-DD` (midnight GMT) or an ISO 8601 datetime, as twilio-python serializes it."""
+    value = datetime.fromisoformat(raw.replace("Z", "+00:00")) if "T" in raw else datetime.fromisoformat(raw)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _sent_filters(query: Any) -> List[Callable[[datetime], bool]]:
+    """`DateSent` (that day), `DateSent<` (on or before), `DateSent>` (on or after)."""
+    checks: List[Callable[[datetime], bool]] = []
+    if query.get("DateSent"):
+        day = _date_filter(query["DateSent"]).date()
+        checks.append(lambda sent: sent.date() == day)
+    if query.get("DateSent<"):
+        before = _date_filter(query["DateSent<"])
+        checks.append(lambda sent: sent <= before)
+    if query.get("DateSent>"):
+        after = _date_filter(query["DateSent>"])
+        checks.append(lambda sent: sent >= after)
+    return checks
+
+
+async def list_messages(request: web.Request) -> web.Response:
+    """`GET /2010-04-01/Accounts/{AccountSid}/Messages.json`: newest first, filtered, paged like Twilio."""
+    response = _guard(request)
+    if response is not None:
+        return response
+    query = request.query
+    try:
+        page_size = int(query.get("PageSize", DEFAULT_PAGE_SIZE))
+        page = int(query.get("Page", 0))
+        sent_checks = _sent_filters(query)
+    except ValueError as exc:
+        return twilio_error(400, 20001, message=f"Invalid filter: {exc}")
+    if not 1 <= page_size <= MAX_PAGE_SIZE or page < 0:
+        return twilio_error(400, 20001, message="PageSize must be 1-1000 and Page non-negative")
+    selected = []
+    for message in reversed(list(request.app[STORE_KEY].messages.values())):
+        if query.get("To") and message.to != query["To"]:
+            continue
+        if query.get("From") and message.from_ != query["From"]:
+            continue
+        if sent_checks:
+            sent = parsedate_to_datetime(message.date_sent) if message.date_sent else None
+            if sent is None or not all(check(sent) for check in sent_checks):
+                continue
+        selected.append(message)
+    start = page * page_size
+    chunk = selected[start:start + page_size]
+    filters = {k: v for k, v in query.items() if k in ("To", "From", "DateSent", "DateSent<", "DateSent>")}
+
+    def page_uri(number: int) -> str:
+        return f"{request.path}?{urlencode({**filters, 'PageSize': page_size, 'Page': number})}"
+
+    return web.json_response({
+        "messages": [m.resource() for m in chunk],
+        "page": page,
+        "page_size": page_size,
+        "start": start,
+        "end": start + max(len(chunk) - 1, 0),
+        "uri": page_uri(page),
+        "first_page_uri": page_uri(0),
+        "previous_page_uri": page_uri(page - 1) if page > 0 else None,
+        "next_page_uri": page_uri(page + 1) if start + page_size < len(selected) else None,
+    })
+
+
 def create_app(
     account_sid: str,
     auth_token: str,
@@ -171,6 +240,7 @@ def create_app(
     app.cleanup_ctx.append(reporter_lifecycle)
     base = f"/{API_VERSION}/Accounts/{{account_sid}}"
     app.router.add_post(f"{base}/Messages.json", create_message)
+    app.router.add_get(f"{base}/Messages.json", list_messages)
     app.router.add_get(f"{base}/Messages/{{message_sid}}.json", fetch_message)
     add_control_routes(app, store)
     return app
