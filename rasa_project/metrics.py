@@ -24,7 +24,8 @@ ACK_LATENCY = Histogram(
 )
 OUTBOUND_SENDS = Counter(
     "whatsapp_outbound_messages_total",
-    "Outbound message attempts and statuses (accepted, retried, failed, delivered, read, undelivered)",
+    "Outbound message attempts and statuses (accepted, retried, failed, delivered, read, undelivered; "
+    "not_repeated: a retried turn's reply an earlier attempt already sent)",
     ["status"],
 )
 LLM_CALLS = Counter(

@@ -7,7 +7,9 @@ status only moves forward by `STATUS_RANK`, and a SID recorded late picks up cal
 
 from __future__ import annotations
 
-from typing import Optional
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Dict, Iterable, Optional, Set
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -16,7 +18,7 @@ from connectors.whatsapp.tables import outbound, status_events, utcnow
 
 STATUS_RANK = {
     "sending": 0, "accepted": 1, "scheduled": 1, "queued": 1, "sent": 2, "delivered": 3, "read": 4,
-    "failed": 5, "undelivered": 5, "suppressed": 5, "canceled": 5,
+    "failed": 5, "undelivered": 5, "suppressed": 5, "canceled": 5, "interrupted": 5,
 }
 
 
@@ -24,18 +26,69 @@ def _rank(status: Optional[str]) -> int:
     return STATUS_RANK.get(status or "", 0)
 
 
+@dataclass(frozen=True)
+class EarlierReply:
+    """What an earlier attempt of the same turn did with the reply at one position."""
+
+    row_id: int
+    body: Optional[str]
+    status: str
+    twilio_sid: Optional[str]
+    created_at: datetime
+
+    @property
+    def accepted(self) -> bool:
+        """Twilio took it (it has a SID): sending it again would duplicate it."""
+        return self.twilio_sid is not None
+
+    @property
+    def interrupted(self) -> bool:
+        """The attempt stopped during the send: Twilio may or may not have it."""
+        return self.twilio_sid is None and self.status == "sending"
+
+
 class OutboundStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     def create(self, sender_id: str, inbox_id: Optional[int], kind: str, body: Optional[str],
-               media_url: Optional[str], status: str = "sending", error_message: Optional[str] = None) -> int:
+               media_url: Optional[str], status: str = "sending", error_message: Optional[str] = None,
+               reply_index: Optional[int] = None) -> int:
         now = utcnow()
         with self.engine.begin() as conn:
             result = conn.execute(outbound.insert().values(
                 sender_id=sender_id, inbox_id=inbox_id, kind=kind, body=body, media_url=media_url,
-                status=status, error_message=error_message, attempts=0, created_at=now, updated_at=now))
+                status=status, error_message=error_message, attempts=0, created_at=now, updated_at=now,
+                reply_index=reply_index))
             return int(result.inserted_primary_key[0])
+
+    def earlier_replies(self, inbox_id: int) -> Dict[int, EarlierReply]:
+        """Per reply position of this inbound message, the latest row earlier attempts left."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(outbound.c.id, outbound.c.reply_index, outbound.c.body, outbound.c.status,
+                          outbound.c.twilio_sid, outbound.c.created_at)
+                .where(outbound.c.inbox_id == inbox_id, outbound.c.reply_index.is_not(None))
+                .order_by(outbound.c.id)
+            ).all()
+        return {row.reply_index: EarlierReply(row.id, row.body, row.status, row.twilio_sid, row.created_at)
+                for row in rows}
+
+    def known_sids(self, sids: Iterable[str]) -> Set[str]:
+        """Which of these Twilio SIDs some outbound row already holds."""
+        wanted = list(sids)
+        if not wanted:
+            return set()
+        with self.engine.connect() as conn:
+            return set(conn.execute(sa.select(outbound.c.twilio_sid).where(outbound.c.twilio_sid.in_(wanted)))
+                       .scalars())
+
+    def mark_interrupted(self, row_id: int) -> None:
+        """A send cut by a crash and not found at Twilio: superseded by the retry's own row."""
+        with self.engine.begin() as conn:
+            conn.execute(outbound.update().where(outbound.c.id == row_id, outbound.c.status == "sending").values(
+                status="interrupted", error_message="send interrupted by a stopped worker; not found at "
+                                                    "Twilio, sent again by the retry", updated_at=utcnow()))
 
     def record_attempt(self, row_id: int, attempts: int, error_code: Optional[int] = None,
                        error_message: Optional[str] = None) -> None:

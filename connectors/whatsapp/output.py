@@ -7,6 +7,7 @@
 - custom JSON: its "text" if present, otherwise ignored (debug log);
 - any other keys of a response (facts, metadata, ...) are ignored.
 Every send waits for Twilio's acceptance (see `dispatcher.py`), so a turn's messages keep their order.
+Each message of a turn is numbered (`reply_index`), so a retry of the turn can skip what went out.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, Dict, List, Optional
 from rasa.core.channels.channel import OutputChannel
 
 from connectors.whatsapp.dispatcher import OutboundDispatcher, sender_key
+from connectors.whatsapp.outbound_store import EarlierReply
 from connectors.whatsapp.options import options_from_buttons, render_options
 from connectors.whatsapp.splitting import split_text
 
@@ -39,16 +41,24 @@ class WhatsAppOutput(OutputChannel):
         return CHANNEL_NAME
 
     def __init__(self, dispatcher: OutboundDispatcher, *, inbox_id: Optional[int] = None,
-                 public_base_url: Optional[str] = None, kind: str = "bot") -> None:
+                 public_base_url: Optional[str] = None, kind: str = "bot",
+                 earlier: Optional[Dict[int, EarlierReply]] = None) -> None:
+        """`earlier`: what earlier attempts of this turn sent, by reply position (retries only)."""
         self.dispatcher = dispatcher
         self.inbox_id = inbox_id
         self.status_callback = status_callback_url(public_base_url)
         self.kind = kind
+        self.earlier = earlier or {}
+        self._next_index = 0
 
     async def send_one(self, recipient_id: str, body: Optional[str] = None, media_url: Optional[str] = None,
                     **kwargs: Any) -> bool:
+        index: Optional[int] = None
+        if self.inbox_id is not None:
+            index, self._next_index = self._next_index, self._next_index + 1
         return await self.dispatcher.send(recipient_id, body, media_url, inbox_id=self.inbox_id,
-                                          status_callback=self.status_callback, kind=self.kind, **kwargs)
+                                          status_callback=self.status_callback, kind=self.kind,
+                                          reply_index=index, earlier=self.earlier.get(index), **kwargs)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         for part in split_text(text or ""):

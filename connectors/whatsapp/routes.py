@@ -74,7 +74,7 @@ def build_blueprint(runtime: ChannelRuntime) -> Blueprint:
 
     @bp.listener("before_server_start")
     async def _open(app: Any, loop: Any) -> None:
-        await runtime.open()
+        await runtime.open(agent=lambda: getattr(app.ctx, "agent", None))
 
     @bp.listener("after_server_start")
     async def _start(app: Any, loop: Any) -> None:

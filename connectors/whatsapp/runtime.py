@@ -24,7 +24,7 @@ from connectors.whatsapp.dispatcher import OutboundDispatcher
 from connectors.whatsapp.inbox_store import InboxStore
 from connectors.whatsapp.outbound_store import OutboundStore
 from connectors.whatsapp.sender_store import SenderStore
-from connectors.whatsapp.turn import OnNewMessage, TurnProcessor
+from connectors.whatsapp.turn import AgentLookup, OnNewMessage, TurnProcessor
 from connectors.whatsapp.twilio_gateway import TwilioGateway
 from connectors.whatsapp.worker import InboxWorker
 from rasa_project.conversation_log.database import check_reachable, create_log_engine
@@ -55,7 +55,8 @@ class ChannelRuntime:
         self.worker: Optional[InboxWorker] = None
         self.worker_running = False
 
-    async def open(self) -> None:
+    async def open(self, agent: AgentLookup = lambda: None) -> None:
+        """`agent` returns Rasa's current agent (None in tests that host the channel alone)."""
         warn_if_unsigned(self.settings)
         self.engine = create_log_engine(self.settings.tracker_db_url, self.settings)
         await asyncio.to_thread(check_reachable, self.engine)
@@ -68,7 +69,7 @@ class ChannelRuntime:
         self.gateway = TwilioGateway(self.settings)
         self.dispatcher = OutboundDispatcher(self.gateway, self.outbound, self.senders)
         processor = TurnProcessor(self.settings, self.inbox, self.senders, self.dispatcher,
-                                  self.on_new_message, self.owner)
+                                  self.on_new_message, self.owner, agent)
         self.worker = InboxWorker(self.settings, self.inbox, processor, self.owner)
 
     def start_worker(self) -> None:

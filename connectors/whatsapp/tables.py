@@ -1,4 +1,4 @@
-"""The channel's tables as SQLAlchemy Core objects for queries (schema owned by migration m0002).
+"""The channel's tables as SQLAlchemy Core objects for queries (schema owned by migrations m0002, m0006).
 
 All times are naive UTC (`utcnow()`), the same on SQLite and Postgres.
 """
@@ -59,6 +59,7 @@ outbound = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("reply_index", sa.Integer),  # m0006
 )
 
 status_events = sa.Table(

@@ -4,7 +4,9 @@ In order: opt-in keyword (always honoured), opted-out sender (stored, not proces
 per-sender rate limit (counted from the inbox, so it holds across instances), numbered-option mapping.
 What Rasa receives is saved as `bot_text` before the turn, so a retry sends Rasa the same text even
 though the options were already forgotten. A failing turn is retried with backoff up to
-`inbox_max_attempts`, then marked failed; never dropped silently.
+`inbox_max_attempts`, then marked failed; never dropped silently. A retry does not answer twice
+(`replay.py`): a turn Rasa already logged is not run again, and replies an earlier attempt sent are
+not sent again.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import asyncio
 import logging
 import time
 from datetime import timedelta
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable, Dict, Optional
 
 from rasa.core.channels.channel import UserMessage
 
@@ -22,7 +24,9 @@ from connectors.whatsapp.dispatcher import OutboundDispatcher
 from connectors.whatsapp.inbox_store import InboxRow, InboxStore
 from connectors.whatsapp.keywords import is_opt_in, is_opt_out
 from connectors.whatsapp.options import choose_option
+from connectors.whatsapp.outbound_store import EarlierReply
 from connectors.whatsapp.output import CHANNEL_NAME, WhatsAppOutput
+from connectors.whatsapp.replay import turn_already_logged
 from connectors.whatsapp.sender_store import SenderStore
 from connectors.whatsapp.tables import DONE, FAILED, OPTED_OUT, RATE_LIMITED
 from connectors.whatsapp.twilio_gateway import backoff_delay
@@ -32,34 +36,41 @@ from rasa_project.settings import Settings
 logger = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+AgentLookup = Callable[[], Optional[Any]]
 MAX_RETRY_DELAY_SECONDS = 60.0
 
 
 class TurnProcessor:
     def __init__(self, settings: Settings, inbox: InboxStore, senders: SenderStore,
-                 dispatcher: OutboundDispatcher, on_new_message: OnNewMessage, owner: str) -> None:
+                 dispatcher: OutboundDispatcher, on_new_message: OnNewMessage, owner: str,
+                 agent: AgentLookup = lambda: None) -> None:
+        """`agent`: Rasa's current agent (it can be replaced at run time), for a retry's tracker check."""
         self.settings = settings
         self.inbox = inbox
         self.senders = senders
         self.dispatcher = dispatcher
         self.on_new_message = on_new_message
         self.owner = owner
+        self.agent = agent
 
     async def _finish(self, row: InboxRow, status: str, error: Optional[str] = None) -> None:
         if not await asyncio.to_thread(self.inbox.finish, row.id, self.owner, status, error):
             logger.warning("Inbox message %d: lease lost before it could be marked %s", row.id, status)
 
-    async def _notify(self, row: InboxRow, text: str, kind: str) -> None:
-        output = WhatsAppOutput(self.dispatcher, inbox_id=row.id, public_base_url=row.public_base_url, kind=kind)
-        await output.send_one(row.sender_id, text, allow_opted_out=True)
+    def _output(self, row: InboxRow, earlier: Dict[int, EarlierReply], kind: str = "bot") -> WhatsAppOutput:
+        return WhatsAppOutput(self.dispatcher, inbox_id=row.id, public_base_url=row.public_base_url, kind=kind,
+                              earlier=earlier)
 
-    async def _gate(self, row: InboxRow) -> Optional[str]:
+    async def _notify(self, row: InboxRow, earlier: Dict[int, EarlierReply], text: str, kind: str) -> None:
+        await self._output(row, earlier, kind).send_one(row.sender_id, text, allow_opted_out=True)
+
+    async def _gate(self, row: InboxRow, earlier: Dict[int, EarlierReply]) -> Optional[str]:
         """The text for Rasa, or None when the channel handled the message itself."""
         state = await asyncio.to_thread(self.senders.get, row.sender_id)
         if is_opt_in(row.body):
             await asyncio.to_thread(self.senders.set_opted_out, row.sender_id, False)
             logger.info("Sender %s opted in", row.sender_id)
-            await self._notify(row, texts.OPTED_IN, "opt_in")
+            await self._notify(row, earlier, texts.OPTED_IN, "opt_in")
             await self._finish(row, DONE)
             return None
         if state.opted_out:
@@ -69,7 +80,7 @@ class TurnProcessor:
         if is_opt_out(row.body):
             await asyncio.to_thread(self.senders.set_opted_out, row.sender_id, True)
             logger.info("Sender %s opted out", row.sender_id)
-            await self._notify(row, texts.OPTED_OUT, "opt_out")
+            await self._notify(row, earlier, texts.OPTED_OUT, "opt_out")
             await self._finish(row, DONE)
             return None
         window = self.settings.rate_limit_window_seconds
@@ -81,7 +92,7 @@ class TurnProcessor:
                            row.sender_id, recent + 1, window, row.id)
             await self._finish(row, RATE_LIMITED)
             if await asyncio.to_thread(self.senders.take_rate_limit_notice, row.sender_id, window):
-                await self._notify(row, texts.RATE_LIMITED, "rate_limit")
+                await self._notify(row, earlier, texts.RATE_LIMITED, "rate_limit")
             return None
         chosen = choose_option(row.body, state.options)
         bot_text = chosen.payload if chosen else row.body
@@ -110,15 +121,22 @@ class TurnProcessor:
             return
         heartbeat = asyncio.create_task(self._keep_lease(row.id))
         try:
-            bot_text = row.bot_text if row.bot_text is not None else await self._gate(row)
+            retry = row.attempts > 1
+            earlier = await asyncio.to_thread(self.dispatcher.outbound.earlier_replies, row.id) if retry else {}
+            bot_text = row.bot_text if row.bot_text is not None else await self._gate(row, earlier)
             if bot_text is None:
                 return
-            metadata = dict(row.metadata)
-            if bot_text != row.body:
-                metadata["original_text"] = row.body
-            output = WhatsAppOutput(self.dispatcher, inbox_id=row.id, public_base_url=row.public_base_url)
-            await self.on_new_message(UserMessage(bot_text, output, row.sender_id, input_channel=CHANNEL_NAME,
-                                                  message_id=row.message_sid, metadata=metadata))
+            if retry and row.bot_text is not None and await turn_already_logged(
+                    self.agent(), row.sender_id, row.message_sid):
+                logger.info("Inbox message %d: Rasa had logged its turn before the attempt stopped; "
+                            "not run again", row.id)
+            else:
+                metadata = dict(row.metadata)
+                if bot_text != row.body:
+                    metadata["original_text"] = row.body
+                await self.on_new_message(UserMessage(bot_text, self._output(row, earlier), row.sender_id,
+                                                      input_channel=CHANNEL_NAME, message_id=row.message_sid,
+                                                      metadata=metadata))
         except asyncio.CancelledError:
             await asyncio.shield(asyncio.to_thread(self.inbox.release, row.id, self.owner))
             raise

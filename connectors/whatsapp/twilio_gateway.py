@@ -15,7 +15,8 @@ import asyncio
 import logging
 import random
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, Optional
+from datetime import datetime, timedelta, timezone
+from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
@@ -25,6 +26,17 @@ from twilio.rest import Client
 from rasa_project.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+
+# How far back (and how many of the recipient's messages) a lookup of an interrupted send goes.
+LOOKUP_CLOCK_SKEW = timedelta(minutes=2)
+LOOKUP_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    sid: str
+    status: str
 
 
 @dataclass(frozen=True)
@@ -114,4 +126,27 @@ class TwilioGateway:
             else:
                 return SendResult(True, attempt, sid=message.sid, status=str(message.status or "queued"))
         raise AssertionError("unreachable")  # the loop always returns
+
+    async def find_sent(self, to: str, body: Optional[str], media_url: Optional[str],
+                        since: datetime) -> List[SentMessage]:
+        """Messages Twilio accepted for `to` with this body since `since` (naive UTC), oldest first.
+
+        For a send a crash interrupted: the Messages list (`GET .../Messages.json?To=...`, newest first)
+        tells whether Twilio took it. Raises what the client raises; the caller decides.
+        """
+        params: Dict[str, Any] = {"to": to, "limit": LOOKUP_LIMIT, "page_size": LOOKUP_LIMIT}
+        if not self.settings.twilio_messaging_service_sid:
+            params["from_"] = self.settings.twilio_sender
+        earliest = since.replace(tzinfo=timezone.utc) - LOOKUP_CLOCK_SKEW
+        found = []
+        for message in await self.client.messages.list_async(**params):
+            created = message.date_created
+            if isinstance(created, datetime) and created.tzinfo is None:
+                created = created.replace(tzinfo=timezone.utc)
+            if isinstance(created, datetime) and created < earliest:
+                continue
+            if (message.body or "") != (body or "") or int(message.num_media or 0) != (1 if media_url else 0):
+                continue
+            found.append(SentMessage(str(message.sid), str(message.status or "queued")))
+        return list(reversed(found))
 

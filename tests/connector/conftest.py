@@ -110,6 +110,7 @@ class Channel:
     received: List[UserMessage] = field(default_factory=list)
     server: Any = None
     input_channel: Optional[WhatsAppInput] = None
+    agent: Any = None  # what Rasa puts in `app.ctx.agent`; the handler stands in for its turns
 
     @property
     def base(self) -> str:
@@ -126,6 +127,8 @@ class Channel:
     async def start(self) -> Channel:
         app = Sanic(f"t_connector_{uuid.uuid4().hex[:8]}")
         app.config.ACCESS_LOG = False
+        if self.agent is not None:
+            app.ctx.agent = self.agent
 
         async def on_new_message(message: UserMessage) -> None:
             self.received.append(message)
@@ -168,8 +171,8 @@ class Channel:
 async def start_channel(settings):
     started: List[Channel] = []
 
-    async def start(handler: Handler = echo, **overrides: Any) -> Channel:
-        channel = await Channel(replace(settings, **overrides), handler).start()
+    async def start(handler: Handler = echo, agent: Any = None, **overrides: Any) -> Channel:
+        channel = await Channel(replace(settings, **overrides), handler, agent=agent).start()
         started.append(channel)
         return channel
 
