@@ -148,6 +148,39 @@ class ValidateAgendarForm(RegisteringFormValidation):
         return {"horario": None, "horario_texto": None}
 
 
+# What validate_horario may already have said this turn; each asks for the day and time itself.
+ANSWERED_ABOUT_TIME = frozenset({
+    "utter_horario_no_disponible", "utter_horario_sin_alternativas", "utter_horario_falta_hora",
+    "utter_horario_no_entendido",
+})
+
+
+def said_this_turn(tracker: Tracker, templates: frozenset) -> bool:
+    """Whether a bot message since the client's last message came from one of `templates`."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "bot" and (event.get("metadata") or {}).get("template_name") in templates:
+            return True
+    return False
+
+
+class ActionAskHorario(AssistantAction):
+    """Asks for the day and time, unless the validation just did (alternatives, a missing hour, ...):
+    the stock `utter_ask_horario` would follow "these are the nearest free slots" with "¿Para qué
+    día y hora?"."""
+
+    def name(self) -> str:
+        return "action_ask_horario"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        if not said_this_turn(tracker, ANSWERED_ABOUT_TIME):
+            dispatcher.utter_message(response="utter_ask_horario")
+        return []
+
+
 class ActionAgendarCita(AssistantAction):
     """Books the confirmed slot (POST /booking), registering the client first if the form asked."""
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.booking import ActionAgendarCita, ValidateAgendarForm
+from actions.booking import ActionAgendarCita, ActionAskHorario, ValidateAgendarForm
 from actions.services import Services
 from rasa_project.booking_api import BookingApiClient
 from tests.actions.conftest import ANA, LUCIA, TZ, UNKNOWN, make_tracker, slot_events
@@ -46,6 +46,31 @@ async def test_taken_slot_offers_three_nearest_free_ones(
     assert len(payloads) == 3
     assert all(p.startswith('/agendar_cita{"servicio": "pilates", "slot_id": ') for p in payloads)
     assert str(sandbox.full_slot_id) not in "".join(payloads)
+
+
+def as_bot_events(dispatcher: CollectingDispatcher) -> list:
+    """The validator's messages as Rasa logs them: text apart, every other key in the metadata."""
+    return [{"event": "bot", "text": m.get("text"),
+             "metadata": {k: v for k, v in m.items() if k not in ("text", "buttons", "image", "custom")}}
+            for m in dispatcher.messages]
+
+
+async def test_time_is_not_asked_again_right_after_the_alternatives(
+    services: Services, domain: dict, sandbox: Sandbox
+) -> None:
+    slots = {"servicio": "pilates", "horario": f"{spanish_day(sandbox)} a las 6"}
+    validated, _ = await validate(services, domain, slots=slots, active_loop="agendar_form",
+                                  requested_slot="horario")
+    after_offer = make_tracker(slots=slots, active_loop="agendar_form", requested_slot="horario")
+    after_offer.events.extend(as_bot_events(validated))
+    silent, asked = CollectingDispatcher(), CollectingDispatcher()
+
+    await ActionAskHorario(services).run(silent, after_offer, domain)
+    await ActionAskHorario(services).run(asked, make_tracker(active_loop="agendar_form"), domain)
+
+    assert validated.messages[-1]["template_name"] == "utter_horario_no_disponible"
+    assert silent.messages == []
+    assert [m["response"] for m in asked.messages] == ["utter_ask_horario"]
 
 
 async def test_free_slot_is_accepted_with_its_description(services: Services, domain: dict, sandbox: Sandbox) -> None:

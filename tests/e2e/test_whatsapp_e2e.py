@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from datetime import datetime
 
 import httpx
 import pytest
@@ -19,6 +20,9 @@ from rasa_project.whatsapp_simulator import build_inbound_form, post_inbound
 from tests.e2e.conftest import BOOKING_TOKEN, WhatsAppClient
 
 pytestmark = pytest.mark.e2e
+
+MONTHS = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
+          "noviembre", "diciembre"]
 
 
 def booking_admin(stack: LocalStack) -> httpx.AsyncClient:
@@ -200,3 +204,21 @@ async def test_new_client_registers_books_lists_and_cancels(stack: LocalStack, c
         bookings = (await api.get("/client/bookings", params={"scope": "all"},
                                   headers={"X-Client-Phone": client.phone})).json()
     assert [(b["id"], b["status"]) for b in bookings] == [(booking_id, "cancelled")]
+
+
+async def test_taken_slot_offers_alternatives_once_and_books_the_one_picked(
+    stack: LocalStack, client: WhatsAppClient
+) -> None:
+    async with booking_admin(stack) as api:
+        created = await api.post("/clients", json={"phone": client.phone, "name": "Marta Díaz",
+                                                   "email": "marta@example.com"})
+        assert created.status_code == 201, created.text
+        full = datetime.fromisoformat((await api.get("/_sandbox/summary")).json()["full_slot"]["starts_at"])
+    [offer] = await client.say(f"kiero agendar pilates el {full.day} de {MONTHS[full.month - 1]} a las 6")
+    assert "no hay lugar para Pilates Reformer" in offer and "\n1. " in offer and "\n3. " in offer, offer
+    assert await client.settle(quiet=3) == []  # no "¿Para qué día y hora?" after the alternatives
+    second = offer.split("\n2. ")[1].splitlines()[0]
+    [confirm] = await client.say("2")
+    assert second in confirm and "¿Lo confirmo?" in confirm, (second, confirm)
+    [booked] = await client.say("si")
+    assert booked.startswith("✅ ¡Listo! Tu reserva RSV-") and second in booked, booked
