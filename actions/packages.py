@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from datetime import datetime, timedelta, timezone
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -129,8 +130,20 @@ class ValidatePagarForm(RegisteringFormValidation):
         }
 
 
+# A pending purchase of the same package this recent is sent again instead of creating another: a
+# double tap, or a turn retried after a crash (docs/deployment.md), must not leave unpaid twins behind.
+REUSE_PENDING_WITHIN = timedelta(minutes=30)
+
+
+def recent_pending(purchases: List[Purchase], package_id: int, now: datetime) -> Optional[Purchase]:
+    """The newest pending purchase of this package created within `REUSE_PENDING_WITHIN`, if any."""
+    candidates = [p for p in purchases if p.package_id == package_id and p.status == "pending"
+                  and now - p.created_at <= REUSE_PENDING_WITHIN]
+    return max(candidates, key=lambda p: p.created_at, default=None)
+
+
 class ActionPagarServicio(AssistantAction):
-    """Creates the purchase and sends its payment link."""
+    """Creates the purchase (or reuses a pending one just made) and sends its payment link."""
 
     def name(self) -> str:
         return "action_pagar_servicio"
@@ -155,7 +168,11 @@ class ActionPagarServicio(AssistantAction):
             if package is None:
                 replier.validation_error("utter_paquete_desconocido", "paquete")
                 return events + done
-            purchase = await self.services.booking_api.purchase_package(phone, package.id)
+            api = self.services.booking_api
+            purchase = recent_pending(await api.purchase_history(phone), package.id, datetime.now(timezone.utc))
+            reused = purchase is not None
+            if purchase is None:
+                purchase = await api.purchase_package(phone, package.id)
         except ClientNotFound:
             await replier.say("utter_cliente_no_registrado")
             return events + done + [SlotSet("cliente_registrado", False)]
@@ -170,8 +187,9 @@ class ActionPagarServicio(AssistantAction):
                 "link_pago": purchase.payment_url,
                 "compra_id": purchase.id,
             },
-            {"purchase": {"id": purchase.id, "amount": str(purchase.amount), "status": purchase.status}},
-            event="purchase_created",
+            {"purchase": {"id": purchase.id, "amount": str(purchase.amount), "status": purchase.status,
+                          "reused": reused}},
+            event="purchase_link_resent" if reused else "purchase_created",
         )
         return events + done
 

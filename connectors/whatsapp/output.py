@@ -19,8 +19,8 @@ from typing import Any, Dict, List, Optional
 from rasa.core.channels.channel import OutputChannel
 
 from connectors.whatsapp.dispatcher import OutboundDispatcher, sender_key
-from connectors.whatsapp.outbound_store import EarlierReply
 from connectors.whatsapp.options import options_from_buttons, render_options
+from connectors.whatsapp.outbound_store import EarlierReply
 from connectors.whatsapp.splitting import split_text
 
 logger = logging.getLogger(__name__)

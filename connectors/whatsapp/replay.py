@@ -11,9 +11,9 @@ even have saved the whole turn. Two guards, used on retries only:
   Twilio accepted is not sent again; one whose send was cut off (row still `sending`) is looked up in
   Twilio's Messages list before it is sent again (`OutboundDispatcher`).
 
-What is left: the retry may phrase a reply differently (it is skipped all the same), and a booking
-API call made by the interrupted attempt is made again by the retry (the API answers 409 or returns
-the same booking; see docs/deployment.md).
+The retry may phrase a reply differently (it is skipped all the same), and it calls the booking API
+again: a booking comes back 409 `already_booked`, a cancellation `already_cancelled`, and a purchase
+reuses the pending one just made (actions/booking.py, cancelling.py, packages.py).
 """
 
 from __future__ import annotations

@@ -108,6 +108,24 @@ async def test_paying_lists_packages_then_sends_the_link(
     assert purchase.status == "pending" and "$1,450.00 MXN" in message["text"]
 
 
+async def test_paying_again_for_the_same_package_resends_the_pending_link(
+    services: Services, domain: dict, api: BookingApiClient
+) -> None:
+    """A double tap, or a turn retried after a crash: one pending purchase, its link sent again."""
+    first, again, other = CollectingDispatcher(), CollectingDispatcher(), CollectingDispatcher()
+    for dispatcher, package in ((first, "bono10"), (again, "bono10"), (other, "bono5")):
+        tracker = make_tracker(LUCIA, slots={"paquete": package, "confirmar_pago": True})
+        await ActionPagarServicio(services).run(dispatcher, tracker, domain)
+    history = await api.purchase_history(LUCIA)
+    assert sorted(p.package_code for p in history) == ["bono10", "bono5"]
+    bono10 = next(p for p in history if p.package_code == "bono10")
+    assert first.messages[-1]["event"] == "purchase_created"
+    assert again.messages[-1]["event"] == "purchase_link_resent"
+    assert again.messages[-1]["text"] == first.messages[-1]["text"]
+    assert bono10.payment_url in again.messages[-1]["text"]
+    assert other.messages[-1]["event"] == "purchase_created"
+
+
 async def test_profile_email_is_validated_then_saved(services: Services, domain: dict, api: BookingApiClient) -> None:
     dispatcher = CollectingDispatcher()
     tracker = make_tracker(ANA, slots={"campo_perfil": "email", "valor_perfil": "ana@@mal"},
