@@ -18,7 +18,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from rasa_project.conversation_log.database import create_log_engine
+from rasa_project.conversation_log.database import DatabaseUnavailable, check_reachable, create_log_engine
 from rasa_project.settings import Settings
 
 Check = Dict[str, Any]
@@ -36,7 +36,7 @@ async def _timed(check: Callable[[], Awaitable[Tuple[bool, str]]], required: boo
     started = time.perf_counter()
     try:
         ok, detail = await check()
-    except (httpx.HTTPError, sa.exc.SQLAlchemyError, asyncio.TimeoutError, OSError) as exc:
+    except (httpx.HTTPError, sa.exc.SQLAlchemyError, DatabaseUnavailable, asyncio.TimeoutError, OSError) as exc:
         ok, detail = False, f"{exc.__class__.__name__}: {exc}" if str(exc) else exc.__class__.__name__
     return {
         "ok": ok,
@@ -55,13 +55,8 @@ async def _http_ok(url: str, headers: Optional[Dict[str, str]] = None) -> Tuple[
 async def _database(settings: Settings, engine: Optional[Engine]) -> Tuple[bool, str]:
     own = engine is None
     target = engine or create_log_engine(settings.tracker_db_url, settings)
-
-    def select_one() -> None:
-        with target.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-
     try:
-        await asyncio.wait_for(asyncio.to_thread(select_one), DB_TIMEOUT_SECONDS)
+        await asyncio.wait_for(asyncio.to_thread(check_reachable, target), DB_TIMEOUT_SECONDS)
     finally:
         if own:
             target.dispose()
