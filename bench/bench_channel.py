@@ -43,7 +43,8 @@ from bench.channel_stacks import (  # noqa: E402
     stack_cpu,
     start_reference,
 )
-from bench.common import REDIS_BENCH_URL, bench_database, bench_model, fmt, machine, percentile, ratio  # noqa: E402
+from bench.common import REDIS_BENCH_URL, bench_model, fmt, machine, percentile, ratio  # noqa: E402
+from rasa_project.throwaway_db import throwaway_database  # noqa: E402
 
 SETTLE_SECONDS = 3.5
 TEXTS = ["hola", "ayuda", "que paquetes tienen?"]
@@ -123,7 +124,7 @@ def run_variants(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
     work = Path(tempfile.mkdtemp(prefix="bench_channel_"))
     try:
         if {"ours", "twilio", "rest"} & set(wanted):
-            with bench_database() as db_url:
+            with throwaway_database("t_bench") as db_url:
                 stack = ours_stack(model, db_url, work / "one")
                 try:
                     print(f"starting the stack (1 Rasa instance), logs in {work / 'one' / 'logs'}", flush=True)
@@ -147,7 +148,7 @@ def run_variants(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
                 finally:
                     stack.stop()
         if "ours2" in wanted:
-            with bench_database() as db_url:
+            with throwaway_database("t_bench") as db_url:
                 stack = ours_stack(model, db_url, work / "two", instances=2, redis_url=REDIS_BENCH_URL)
                 try:
                     print(f"starting the stack (2 Rasa instances + Redis), logs in {work / 'two' / 'logs'}",

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import socket
 import statistics
 import sys
 import time
@@ -26,6 +25,8 @@ if str(PROJECT_ROOT) not in sys.path:
 
 import httpx  # noqa: E402
 
+from bench.common import percentile  # noqa: E402
+from rasa_project.local_stack import free_port  # noqa: E402
 from rasa_project.phrasing import Phraser, PhrasingRequest, Turn  # noqa: E402
 from rasa_project.phrasing.grounding import check_reply  # noqa: E402
 from rasa_project.phrasing.prompt import build_messages  # noqa: E402
@@ -55,18 +56,6 @@ REQUEST = PhrasingRequest(
     ),
     user_message="sí, esa",
 )
-
-
-def percentile(values: Sequence[float], pct: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def start_stand_in(port: int, latency_ms: float) -> asyncio.subprocess.Process:

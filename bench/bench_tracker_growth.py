@@ -32,8 +32,8 @@ from rasa.utils.endpoints import EndpointConfig  # noqa: E402
 
 from rasa_project.conversation_log.tracker_store import WindowedSQLTrackerStore  # noqa: E402
 from rasa_project.settings import Settings  # noqa: E402
+from rasa_project.throwaway_db import throwaway_database  # noqa: E402
 
-ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 DEFAULT_TEXTS = ["hola", "quiero reservar un masaje", "mañana a las 10", "sí", "gracias", "¿qué servicios tienen?"]
 
 
@@ -47,32 +47,28 @@ def windowed_store(db: str, window: int) -> TrackerStore:
 
 
 async def run(name: str, factory: Callable[[str, int], TrackerStore], args: argparse.Namespace) -> List[float]:
-    db = f"t_convlog_bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{db}"'))
-    store = None
-    try:
-        if name == "stock":  # our migrations own the schema in production; give Rasa the same one
-            windowed_store(db, args.window).engine.dispose()
-        store = factory(db, args.window)
-        endpoint = EndpointConfig(args.action_endpoint) if args.action_endpoint else None
-        agent = Agent.load(args.model, tracker_store=store, lock_store=InMemoryLockStore(), action_endpoint=endpoint)
-        sender = f"bench-{uuid.uuid4().hex[:8]}"
-        times = []
-        for turn in range(args.turns):
-            started = time.perf_counter()
-            await agent.handle_text(args.text[turn % len(args.text)], sender_id=sender)
-            times.append(time.perf_counter() - started)
-            if (turn + 1) % 50 == 0:
-                print(f"  {name}: turn {turn + 1}: {times[-1] * 1000:.0f} ms", flush=True)
-        return times
-    finally:
-        if store is not None:
-            store.engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database("t_convlog_bench") as url:
+        db = sa.engine.make_url(url).database
+        store = None
+        try:
+            if name == "stock":  # our migrations own the schema in production; give Rasa the same one
+                windowed_store(db, args.window).engine.dispose()
+            store = factory(db, args.window)
+            endpoint = EndpointConfig(args.action_endpoint) if args.action_endpoint else None
+            agent = Agent.load(args.model, tracker_store=store, lock_store=InMemoryLockStore(),
+                               action_endpoint=endpoint)
+            sender = f"bench-{uuid.uuid4().hex[:8]}"
+            times = []
+            for turn in range(args.turns):
+                started = time.perf_counter()
+                await agent.handle_text(args.text[turn % len(args.text)], sender_id=sender)
+                times.append(time.perf_counter() - started)
+                if (turn + 1) % 50 == 0:
+                    print(f"  {name}: turn {turn + 1}: {times[-1] * 1000:.0f} ms", flush=True)
+            return times
+        finally:
+            if store is not None:
+                store.engine.dispose()
 
 
 def main(argv: List[str] | None = None) -> dict:

@@ -18,8 +18,8 @@ from typing import Dict, List, Optional
 import httpx
 import psycopg2
 
-from bench.common import PG_ADMIN
 from rasa_project.local_stack import LocalStack, Process, StackPorts, free_port
+from rasa_project.throwaway_db import PG_ADMIN
 
 AUTH_TOKEN = "bench-twilio-auth-token"
 BOOKING_TOKEN = "bench-booking-token"

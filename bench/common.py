@@ -1,17 +1,12 @@
-"""Small helpers shared by the benchmarks: percentiles, throwaway Postgres databases, machine facts."""
+"""Small helpers shared by the benchmarks: percentiles, machine facts, the model to load."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import platform
-import uuid
 from pathlib import Path
-from typing import Iterator, Optional, Sequence
+from typing import Optional, Sequence
 
-import psycopg2
-
-PG_ADMIN = dict(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
 REDIS_BENCH_URL = "redis://127.0.0.1:6379/7"  # db 7 is the benchmarks' own
 
 
@@ -22,22 +17,6 @@ def percentile(values: Sequence[float], pct: float) -> Optional[float]:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
     return ordered[index]
-
-
-@contextlib.contextmanager
-def bench_database() -> Iterator[str]:
-    """A new `t_bench_<random>` database on the local server, dropped (forcibly) afterwards."""
-    name = f"t_bench_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(**PG_ADMIN)
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cur:
-            cur.execute(f'CREATE DATABASE "{name}"')
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def machine() -> str:

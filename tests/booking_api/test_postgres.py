@@ -4,7 +4,7 @@ and capacity holds under a real race on a server with row locks."""
 from __future__ import annotations
 
 import asyncio
-import secrets
+import contextlib
 from datetime import date, timedelta
 from typing import AsyncIterator, Iterator
 
@@ -13,38 +13,21 @@ import pytest
 
 from rasa_project.booking_api import BookingApiClient, Conflict
 from rasa_project.sandboxes.booking_api import create_app
+from rasa_project.throwaway_db import throwaway_database
 from tests.support.booking_sandbox import ANA, LUCIA, MARTIN, TOKEN, TZ
 from tests.support.threaded_server import ThreadedServer
-
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
-
-
-def _admin(sql: str) -> None:
-    conn = psycopg2.connect(dbname="postgres", connect_timeout=5, **PG)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        conn.close()
 
 
 @pytest.fixture(scope="module")
 def pg_server() -> Iterator[ThreadedServer]:
-    name = f"t_booking_{secrets.token_hex(6)}"
-    try:
-        _admin(f'CREATE DATABASE "{name}"')
-    except psycopg2.OperationalError as exc:
-        pytest.skip(f"Postgres on 127.0.0.1:5432 unavailable: {exc}")
-    server = ThreadedServer(
-        create_app(f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}", TOKEN, TZ)
-    ).start()
-    try:
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(throwaway_database("t_booking"))
+        except psycopg2.OperationalError as exc:
+            pytest.skip(f"Postgres on 127.0.0.1:5432 unavailable: {exc}")
+        server = ThreadedServer(create_app(url, TOKEN, TZ)).start()
+        stack.callback(server.stop)
         yield server
-    finally:
-        server.stop()
-        _admin(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
-        _admin(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ sandbox and a Sanic app hosting the channel's blueprint, both on free loopback p
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, Awaitable, Callable, Dict, List, Optional
@@ -18,22 +17,17 @@ from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
 from connectors.whatsapp import WhatsAppInput
+from rasa_project.local_stack import free_port
 from rasa_project.sandboxes.twilio_api import create_app
 from rasa_project.settings import Settings
+from rasa_project.throwaway_db import throwaway_database
 from rasa_project.whatsapp_simulator import build_inbound_form, post_inbound, wait_for_replies
-from tests.support.postgres import throwaway_database
 
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "connector-test-token"
 
 # Several Sanic apps in one process (one per test): Sanic 21.12 needs test mode for its touch-up pass.
 Sanic.test_mode = True
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

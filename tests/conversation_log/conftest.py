@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Iterator
 
 import pytest
-import sqlalchemy as sa
 
 from rasa_project.settings import Settings
-
-ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-
-
-def _admin() -> sa.engine.Engine:
-    return sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
+from rasa_project.throwaway_db import throwaway_database
 
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    name = f"t_convlog_{uuid.uuid4().hex[:12]}"
-    admin = _admin()
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database("t_convlog") as url:
+        yield url
 
 
 @pytest.fixture

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from aiohttp import web
 
 from rasa_project.conversation_log.database import create_log_engine
 from rasa_project.health import action_server_health_url, collect_health
+from rasa_project.local_stack import free_port
 from rasa_project.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ReadyAgent:

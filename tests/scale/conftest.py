@@ -25,8 +25,8 @@ from sqlalchemy.pool import NullPool
 
 from rasa_project.local_stack import LocalStack, StackPorts
 from rasa_project.model_cache import ensure_model
+from rasa_project.throwaway_db import throwaway_database
 from rasa_project.whatsapp_simulator import build_inbound_form, post_inbound
-from tests.support.postgres import throwaway_database
 
 AUTH_TOKEN = "scale-twilio-auth-token"
 BOOKING_TOKEN = "scale-booking-token"
