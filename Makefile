@@ -34,7 +34,7 @@ run: model
 	$(PY) -m rasa_project run-local
 
 validate: setup
-	$(PY) -m rasa_project.data_check
+	$(PY) -m rasa_project.devtools.data_check
 
 migrate: setup
 	$(PY) -m rasa_project migrate
@@ -50,7 +50,7 @@ test: model validate
 
 test-rasa: model
 	$(BIN)/rasa test core --stories tests/stories --out results/core --fail-on-prediction-errors
-	$(PY) -m rasa_project.nlu_check --nlu tests/nlu --min-accuracy 0.95
+	$(PY) -m rasa_project.devtools.nlu_check --nlu tests/nlu --min-accuracy 0.95
 
 # Rasa's 5-fold cross-validation report under results/nlu (slow: trains 5 models).
 nlu-report: setup

@@ -8,7 +8,7 @@ from typing import Any, Dict, List
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -16,11 +16,11 @@ from actions.base import AssistantAction
 from actions.conversation import clear_form_slots
 from actions.formatting import day_text, join_es, time_text, when_text
 from actions.identity import client_phone
-from actions.matching import fold, pick_by_name
+from actions.matching import comparable, pick_by_name
 from actions.registration import RegisteringFormValidation, register_if_needed
 from actions.replies import Replier
 from actions.slot_search import choose_slot
-from rasa_project.booking_api.errors import BookingApiError, ClientNotFound, Conflict
+from rasa_project.booking_api.errors import Conflict
 from rasa_project.booking_api.models import Service, Slot
 from rasa_project.spanish_dates import parse_when
 
@@ -55,7 +55,7 @@ class ValidateAgendarForm(RegisteringFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
         replier = self.replier(dispatcher, tracker, domain)
-        try:
+        async with replier.calling_api("validate_servicio"):
             services = await self.services.booking_api.list_services()
             service = pick_by_name(str(value or ""), services, lambda s: s.code, lambda s: s.name)
             if service is None:
@@ -71,23 +71,19 @@ class ValidateAgendarForm(RegisteringFormValidation):
                 # the time came before the service ("mañana a las 6 ... pilates"): check it now
                 result.update(await self._resolve(service, str(pending), replier))
             return result
-        except BookingApiError as exc:
-            await replier.api_error(exc, during="validate_servicio")
-            return {"servicio": None}
+        return {"servicio": None}
 
     async def validate_horario(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
         replier = self.replier(dispatcher, tracker, domain)
-        try:
+        async with replier.calling_api("validate_horario"):
             service = await self._service(tracker.get_slot("servicio"))
             if service is None:
                 # keep what they asked for; validate_servicio checks it once the service is known
                 return {"horario": value, "horario_texto": None}
             return await self._resolve(service, str(value or ""), replier)
-        except BookingApiError as exc:
-            await replier.api_error(exc, during="validate_horario")
-            return {"horario": None}
+        return {"horario": None}
 
     async def _resolve(self, service: Service, text: str, replier: Replier) -> Dict[str, Any]:
         """Slot events for the requested time: the slot when free, else None after offering others."""
@@ -201,21 +197,18 @@ class ActionAgendarCita(AssistantAction):
             return done
         tz = self.services.settings.business_timezone
         events: List[EventType] = []
-        try:
+        async with replier.calling_api("create_booking") as call:
             events += await register_if_needed(replier, tracker, phone)
-            booking = await self.services.booking_api.create_booking(phone, int(tracker.get_slot("horario")))
-        except ClientNotFound:
-            await replier.say("utter_cliente_no_registrado")
-            return events + done + [SlotSet("cliente_registrado", False)]
-        except Conflict as exc:
-            if exc.code == "already_booked":  # a double tap, or a retried turn whose first try booked it
-                await self._already_booked(replier, tracker, exc)
-            else:
-                await self._offer_others(replier, tracker, exc)
-            return events + done
-        except BookingApiError as exc:
-            await replier.api_error(exc, during="create_booking")
-            return events + done
+            try:
+                booking = await self.services.booking_api.create_booking(phone, int(tracker.get_slot("horario")))
+            except Conflict as exc:
+                if exc.code == "already_booked":  # a double tap, or a retried turn whose first try booked it
+                    await self._already_booked(replier, tracker, exc)
+                else:
+                    await self._offer_others(replier, tracker, exc)
+                return events + done
+        if call.failed:
+            return events + done + call.events
         await replier.say(
             "utter_reserva_confirmada",
             {
@@ -230,7 +223,7 @@ class ActionAgendarCita(AssistantAction):
 
     async def _already_booked(self, replier: Replier, tracker: Tracker, exc: Conflict) -> None:
         """The client already holds this slot: say so, and book nothing else."""
-        code = fold(tracker.get_slot("servicio") or "")
+        code = comparable(tracker.get_slot("servicio") or "")
         await replier.say(
             "utter_reserva_ya_existente",
             {"servicio_nombre": tracker.get_slot("servicio_nombre") or code,
@@ -245,7 +238,7 @@ class ActionAgendarCita(AssistantAction):
         tz = self.services.settings.business_timezone
         now = datetime.now(ZoneInfo(tz))
         slot_id = int(tracker.get_slot("horario"))
-        code = fold(tracker.get_slot("servicio") or "")
+        code = comparable(tracker.get_slot("servicio") or "")
         slots = await self.services.booking_api.list_slots(now.date(), now.date() + timedelta(days=SEARCH_DAYS), code)
         taken = next((s for s in slots if s.id == slot_id), None)
         wanted = taken.starts_at if taken else now

@@ -13,9 +13,9 @@ from actions.base import AssistantAction, AssistantFormValidation
 from actions.conversation import clear_form_slots
 from actions.formatting import when_text
 from actions.identity import client_phone
-from actions.matching import fold, pick_by_name, pick_by_position
+from actions.matching import comparable, pick_by_name, pick_by_position
 from actions.status import booking_line
-from rasa_project.booking_api.errors import BookingApiError, Conflict, NotFound
+from rasa_project.booking_api.errors import Conflict, NotFound
 from rasa_project.booking_api.models import Booking
 
 
@@ -67,11 +67,10 @@ class ActionAskReservaACancelar(AssistantAction):
     ) -> List[EventType]:
         replier = self.replier(dispatcher, tracker, domain)
         tz = self.services.settings.business_timezone
-        try:
+        async with replier.calling_api("list_bookings") as call:
             bookings = await upcoming(self, client_phone(tracker) or "")
-        except BookingApiError as exc:
-            await replier.api_error(exc, during="list_bookings")
-            return []
+        if call.failed:
+            return call.events
         await replier.say(
             "utter_ask_reserva_a_cancelar",
             facts={"bookings": [b.id for b in bookings]},
@@ -91,13 +90,12 @@ class ValidateCancelarForm(AssistantFormValidation):
     ) -> Dict[str, Any]:
         replier = self.replier(dispatcher, tracker, domain)
         tz = self.services.settings.business_timezone
-        try:
+        async with replier.calling_api("list_bookings") as call:
             bookings = await upcoming(self, client_phone(tracker) or "")
-        except BookingApiError as exc:
-            await replier.api_error(exc, during="list_bookings")
+        if call.failed:
             return {"reserva_a_cancelar": None}
         text = str(value or "")
-        chosen: Booking | None = next((b for b in bookings if fold(b.id) == fold(text)), None)
+        chosen: Booking | None = next((b for b in bookings if comparable(b.id) == comparable(text)), None)
         chosen = chosen or pick_by_position(text, bookings)
         chosen = chosen or pick_by_name(text, bookings, lambda b: b.service_name, lambda b: b.service_code)
         if chosen is None:
@@ -123,17 +121,17 @@ class ActionCancelarCita(AssistantAction):
             await replier.say("utter_operacion_cancelada")
             return done
         tz = self.services.settings.business_timezone
-        try:
-            booking = await self.services.booking_api.cancel_booking(phone, booking_id)
-        except Conflict:
-            await replier.say("utter_reserva_ya_cancelada", {"reserva_id": booking_id})
-            return done
-        except NotFound:
-            replier.validation_error("utter_reserva_no_encontrada", "reserva")
-            return done
-        except BookingApiError as exc:
-            await replier.api_error(exc, during="cancel_booking")
-            return done
+        async with replier.calling_api("cancel_booking") as call:
+            try:
+                booking = await self.services.booking_api.cancel_booking(phone, booking_id)
+            except Conflict:
+                await replier.say("utter_reserva_ya_cancelada", {"reserva_id": booking_id})
+                return done
+            except NotFound:
+                replier.validation_error("utter_reserva_no_encontrada", "reserva")
+                return done
+        if call.failed:
+            return done + call.events
         await replier.say(
             "utter_reserva_cancelada",
             {

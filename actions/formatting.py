@@ -1,4 +1,4 @@
-"""Spanish wording of facts: dates, money, numbered lists. Pure functions, no I/O."""
+"""Spanish wording of facts: dates, money, bulleted lists. Pure functions, no I/O."""
 
 from __future__ import annotations
 
@@ -32,10 +32,6 @@ def money_text(amount: Decimal, currency: str) -> str:
     """'$1,450.00 MXN': the symbol alone is ambiguous between pesos and dollars."""
     locale = "es_MX" if currency == "MXN" else LOCALE
     return f"{format_currency(amount, currency, locale=locale)} {currency}"
-
-
-def numbered(lines: Iterable[str]) -> str:
-    return "\n".join(f"{i}. {line}" for i, line in enumerate(lines, start=1))
 
 
 def bulleted(lines: Iterable[str]) -> str:

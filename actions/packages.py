@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -15,9 +15,8 @@ from actions.base import AssistantAction
 from actions.conversation import clear_form_slots
 from actions.formatting import bulleted, day_text, money_text
 from actions.identity import client_phone
-from actions.matching import fold, pick_by_name, pick_by_position
+from actions.matching import comparable, pick_by_name, pick_by_position
 from actions.registration import RegisteringFormValidation, register_if_needed
-from rasa_project.booking_api.errors import BookingApiError, ClientNotFound
 from rasa_project.booking_api.models import Package, Purchase
 
 PURCHASE_STATUS = {"pending": "pendiente de pago", "paid": "pagado", "expired": "vencido"}
@@ -51,7 +50,7 @@ def find_package(text: str, packages: List[Package]) -> Package | None:
     by_name = pick_by_name(text, packages, lambda p: p.code, lambda p: p.name)
     if by_name:
         return by_name
-    words = fold(text).split()
+    words = comparable(text).split()
     if any(w.startswith(("mensual", "ilimitad", "mes")) for w in words):
         unlimited = [p for p in packages if p.sessions is None]
         if len(unlimited) == 1:
@@ -73,11 +72,10 @@ class ActionConsultarPaquetes(AssistantAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         replier = self.replier(dispatcher, tracker, domain)
-        try:
+        async with replier.calling_api("list_packages") as call:
             packages = await self.services.booking_api.list_packages()
-        except BookingApiError as exc:
-            await replier.api_error(exc, during="list_packages")
-            return []
+        if call.failed:
+            return call.events
         await replier.say(
             "utter_paquetes_listado",
             {"lista_paquetes": bulleted(package_line(p) for p in packages)},
@@ -96,11 +94,10 @@ class ActionAskPaquete(AssistantAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         replier = self.replier(dispatcher, tracker, domain)
-        try:
+        async with replier.calling_api("list_packages") as call:
             packages = await self.services.booking_api.list_packages()
-        except BookingApiError as exc:
-            await replier.api_error(exc, during="list_packages")
-            return []
+        if call.failed:
+            return call.events
         await replier.say("utter_ask_paquete", buttons=[package_button(p) for p in packages])
         return []
 
@@ -115,10 +112,9 @@ class ValidatePagarForm(RegisteringFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
         replier = self.replier(dispatcher, tracker, domain)
-        try:
+        async with replier.calling_api("list_packages") as call:
             packages = await self.services.booking_api.list_packages()
-        except BookingApiError as exc:
-            await replier.api_error(exc, during="list_packages")
+        if call.failed:
             return {"paquete": None}
         package = find_package(str(value or ""), packages)
         if package is None:
@@ -161,7 +157,7 @@ class ActionPagarServicio(AssistantAction):
             await replier.say("utter_sin_telefono")
             return done
         events: List[EventType] = []
-        try:
+        async with replier.calling_api("purchase_package") as call:
             events += await register_if_needed(replier, tracker, phone)
             packages = await self.services.booking_api.list_packages()
             package = find_package(tracker.get_slot("paquete") or "", packages)
@@ -173,12 +169,8 @@ class ActionPagarServicio(AssistantAction):
             reused = purchase is not None
             if purchase is None:
                 purchase = await api.purchase_package(phone, package.id)
-        except ClientNotFound:
-            await replier.say("utter_cliente_no_registrado")
-            return events + done + [SlotSet("cliente_registrado", False)]
-        except BookingApiError as exc:
-            await replier.api_error(exc, during="purchase_package")
-            return events + done
+        if call.failed:
+            return events + done + call.events
         await replier.say(
             "utter_link_pago",
             {

@@ -13,7 +13,7 @@ from actions.base import AssistantAction, AssistantFormValidation
 from actions.conversation import clear_form_slots
 from actions.identity import client_phone
 from actions.validators import clean_email, clean_name
-from rasa_project.booking_api.errors import BookingApiError, ClientNotFound, InvalidRequest
+from rasa_project.booking_api.errors import InvalidRequest
 
 FIELD_WORDS = {"email": "correo", "nombre": "nombre"}
 
@@ -65,22 +65,19 @@ class ActionActualizarPerfil(AssistantAction):
         if phone is None:
             await replier.say("utter_sin_telefono")
             return done
-        try:
-            if field == "email":
-                client = await self.services.booking_api.update_client(phone, email=value)
-            else:
-                client = await self.services.booking_api.update_client(phone, name=value)
-        except ClientNotFound:
-            await replier.say("utter_cliente_no_registrado")
-            return done + [SlotSet("cliente_registrado", False)]
-        except InvalidRequest:
-            replier.validation_error(
-                "utter_email_invalido" if field == "email" else "utter_nombre_invalido", field
-            )
-            return done
-        except BookingApiError as exc:
-            await replier.api_error(exc, during="update_client")
-            return done
+        async with replier.calling_api("update_client") as call:
+            try:
+                if field == "email":
+                    client = await self.services.booking_api.update_client(phone, email=value)
+                else:
+                    client = await self.services.booking_api.update_client(phone, name=value)
+            except InvalidRequest:
+                replier.validation_error(
+                    "utter_email_invalido" if field == "email" else "utter_nombre_invalido", field
+                )
+                return done
+        if call.failed:
+            return done + call.events
         await replier.say(
             "utter_perfil_actualizado",
             {"campo_texto": FIELD_WORDS[field], "valor": value},

@@ -10,8 +10,9 @@ was phrased and any error in its metadata, so the conversation log can be audite
 from __future__ import annotations
 
 import logging
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Dict, Generic, List, Mapping, Optional, TypeVar
+from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Generic, List, Mapping, Optional, TypeVar
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -22,6 +23,7 @@ from actions.formatting import first_name
 from actions.identity import client_phone
 from actions.services import Services
 from rasa_project.booking_api.errors import BookingApiError, ClientNotFound
+from rasa_project.metrics import ACTION_API_ERRORS
 from rasa_project.phrasing import PhrasingRequest, Turn
 
 logger = logging.getLogger(__name__)
@@ -35,6 +37,14 @@ class ClientCall(Generic[T]):
 
     ok: bool
     value: Optional[T] = None
+    events: List[EventType] = field(default_factory=list)
+
+
+@dataclass
+class ApiCall:
+    """What `Replier.calling_api` saw: whether the block failed, and the slot events its failure implies."""
+
+    failed: bool = False
     events: List[EventType] = field(default_factory=list)
 
 
@@ -116,12 +126,38 @@ class Replier:
             metadata["error"] = error
         self.dispatcher.utter_message(text=reply.text, buttons=buttons or [], **metadata)
 
+    @asynccontextmanager
+    async def calling_api(self, during: str) -> AsyncIterator[ApiCall]:
+        """The one error path of every booking-API call made by an action.
+
+            async with replier.calling_api("list_packages") as call:
+                packages = await api.list_packages()
+            if call.failed:
+                return call.events
+
+        A `BookingApiError` raised in the block is not raised further: an unknown number is told how to
+        register (and `cliente_registrado` becomes False), any other failure gets the polite apology,
+        logged and counted (`api_error`). Errors the action answers itself (a 409 it explains) are
+        caught inside the block first.
+        """
+        call = ApiCall()
+        try:
+            yield call
+        except ClientNotFound:
+            call.failed = True
+            await self.say("utter_cliente_no_registrado")
+            call.events.append(SlotSet("cliente_registrado", False))
+        except BookingApiError as exc:
+            call.failed = True
+            await self.api_error(exc, during=during)
+
     async def api_error(self, exc: BookingApiError, *, during: str) -> None:
-        """A polite Spanish apology, the error logged and recorded for the analytics."""
+        """A polite Spanish apology, the error logged, counted and recorded for the analytics."""
         logger.error(
             "booking API error during %s: kind=%s status=%s code=%s: %s",
             during, exc.kind, exc.status, exc.code, exc,
         )
+        ACTION_API_ERRORS.labels(during=during, kind=exc.kind).inc()
         error = {"type": f"booking_api.{exc.kind}", "status": exc.status, "code": exc.code, "during": during}
         template_text = render_template(self.domain, "utter_error_api", {})
         self.dispatcher.utter_message(text=template_text, template_name="utter_error_api", error=error)
@@ -138,11 +174,6 @@ class Replier:
         if phone is None:
             await self.say("utter_sin_telefono")
             return ClientCall(False)
-        try:
+        async with self.calling_api(during) as api_call:
             return ClientCall(True, await call(phone))
-        except ClientNotFound:
-            await self.say("utter_cliente_no_registrado")
-            return ClientCall(False, events=[SlotSet("cliente_registrado", False)])
-        except BookingApiError as exc:
-            await self.api_error(exc, during=during)
-            return ClientCall(False)
+        return ClientCall(False, events=api_call.events)

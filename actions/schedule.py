@@ -14,7 +14,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import AssistantAction
 from actions.formatting import day_text, join_es, time_text
 from actions.matching import pick_by_name
-from rasa_project.booking_api.errors import BookingApiError
 from rasa_project.booking_api.models import Service, Slot
 from rasa_project.spanish_dates import parse_when
 
@@ -50,7 +49,7 @@ class ActionConsultarHorarios(AssistantAction):
         when = parse_when(entity(tracker, "fecha_hora") or "", now, tz)
         day_from = when.day if when and when.day else now.date()
         day_to = day_from if when and when.day else day_from + timedelta(days=DEFAULT_DAYS - 1)
-        try:
+        async with replier.calling_api("list_slots") as call:
             service: Service | None = None
             asked_service = entity(tracker, "servicio")
             if asked_service:
@@ -59,9 +58,8 @@ class ActionConsultarHorarios(AssistantAction):
             slots = await self.services.booking_api.list_slots(
                 day_from, day_to, service.code if service else None
             )
-        except BookingApiError as exc:
-            await replier.api_error(exc, during="list_slots")
-            return []
+        if call.failed:
+            return call.events
         slots = [s for s in slots if s.available > 0 and s.starts_at > now]
         filters = []
         if service:

@@ -44,7 +44,7 @@ from bench.channel_stacks import (  # noqa: E402
     start_reference,
 )
 from bench.common import REDIS_BENCH_URL, bench_model, fmt, machine, percentile, ratio  # noqa: E402
-from rasa_project.throwaway_db import throwaway_database  # noqa: E402
+from rasa_project.devtools.throwaway_db import throwaway_database  # noqa: E402
 
 SETTLE_SECONDS = 3.5
 TEXTS = ["hola", "ayuda", "que paquetes tienen?"]

@@ -26,7 +26,7 @@ if str(PROJECT_ROOT) not in sys.path:
 import httpx  # noqa: E402
 
 from bench.common import percentile  # noqa: E402
-from rasa_project.local_stack import free_port  # noqa: E402
+from rasa_project.devtools.local_stack import free_port  # noqa: E402
 from rasa_project.phrasing import Phraser, PhrasingRequest, Turn  # noqa: E402
 from rasa_project.phrasing.grounding import check_reply  # noqa: E402
 from rasa_project.phrasing.prompt import build_messages  # noqa: E402

@@ -31,8 +31,8 @@ from rasa.core.tracker_store import SQLTrackerStore, TrackerStore  # noqa: E402
 from rasa.utils.endpoints import EndpointConfig  # noqa: E402
 
 from rasa_project.conversation_log.tracker_store import WindowedSQLTrackerStore  # noqa: E402
+from rasa_project.devtools.throwaway_db import throwaway_database  # noqa: E402
 from rasa_project.settings import Settings  # noqa: E402
-from rasa_project.throwaway_db import throwaway_database  # noqa: E402
 
 DEFAULT_TEXTS = ["hola", "quiero reservar un masaje", "mañana a las 10", "sí", "gracias", "¿qué servicios tienen?"]
 

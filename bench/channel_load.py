@@ -17,7 +17,7 @@ from typing import Awaitable, Callable, Dict, List, Optional, Sequence
 
 import httpx
 
-from rasa_project.whatsapp_simulator import build_inbound_form, poll_replies, post_inbound, whatsapp_address
+from rasa_project.devtools.whatsapp_simulator import build_inbound_form, poll_replies, post_inbound, whatsapp_address
 
 Post = Callable[[httpx.AsyncClient, str, str], Awaitable[httpx.Response]]
 

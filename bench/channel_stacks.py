@@ -1,4 +1,4 @@
-"""The processes each channel-benchmark variant runs against, built on `rasa_project.local_stack`.
+"""The processes each channel-benchmark variant runs against, built on `rasa_project.devtools.local_stack`.
 
 - ours: `LocalStack` as the e2e tests start it (our channel, durable inbox in Postgres), 1 Rasa instance;
 - ours ×2: the same with 2 Rasa instances sharing the inbox and a Redis lock store (`REDIS_URL`, db 7);
@@ -18,8 +18,8 @@ from typing import Dict, List, Optional
 import httpx
 import psycopg2
 
-from rasa_project.local_stack import LocalStack, Process, StackPorts, free_port
-from rasa_project.throwaway_db import PG_ADMIN
+from rasa_project.devtools.local_stack import LocalStack, Process, StackPorts, free_port
+from rasa_project.devtools.throwaway_db import PG_ADMIN
 
 AUTH_TOKEN = "bench-twilio-auth-token"
 BOOKING_TOKEN = "bench-booking-token"

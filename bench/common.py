@@ -40,11 +40,11 @@ def bench_model(path: Optional[str] = None) -> Path:
     else `ensure_model()` (trains once when there is none)."""
     if path:
         return Path(path)
-    from rasa_project.local_stack import latest_model
+    from rasa_project.devtools.local_stack import latest_model
 
     try:
         return latest_model()
     except FileNotFoundError:
-        from rasa_project.model_cache import ensure_model
+        from rasa_project.devtools.model_cache import ensure_model
 
         return ensure_model()

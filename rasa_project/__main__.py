@@ -30,16 +30,16 @@ def _migrate(_: argparse.Namespace) -> int:
 
 
 def _model(_: argparse.Namespace) -> int:
-    from rasa_project.model_cache import ensure_model
+    from rasa_project.devtools.model_cache import ensure_model
 
     print(ensure_model())
     return 0
 
 
 def _run_local(args: argparse.Namespace) -> int:
-    from rasa_project.local_stack import LocalStack
-    from rasa_project.model_cache import ensure_model
-    from rasa_project.whatsapp_simulator import main as simulator_main
+    from rasa_project.devtools.local_stack import LocalStack
+    from rasa_project.devtools.model_cache import ensure_model
+    from rasa_project.devtools.whatsapp_simulator import main as simulator_main
 
     stack = LocalStack(model=ensure_model(), with_llm=args.llm)
     print("Starting the assistant (sandboxes, action server, Rasa)… logs in var/logs/", flush=True)
@@ -54,8 +54,8 @@ def _shell(args: argparse.Namespace) -> int:
     import subprocess
     from pathlib import Path
 
-    from rasa_project.local_stack import LocalStack
-    from rasa_project.model_cache import ensure_model
+    from rasa_project.devtools.local_stack import LocalStack
+    from rasa_project.devtools.model_cache import ensure_model
 
     model = ensure_model()
     # rasa shell reads endpoints.yml (action server on 127.0.0.1:5055, no token): match it.

@@ -43,4 +43,9 @@ BOOKING_API_CALLS = Counter(
     "Internal booking API calls by endpoint (method + path template) and outcome (ok, 4xx code, error kind)",
     ["endpoint", "outcome"],
 )
+ACTION_API_ERRORS = Counter(
+    "assistant_action_api_errors_total",
+    "Booking-API failures an action apologized for, by the call it was making and the error kind",
+    ["during", "kind"],
+)
 INBOX_BACKLOG = Gauge("whatsapp_inbox_backlog", "Inbound messages accepted but not yet processed")

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Mapping, Optional, Tuple
+
+from rasa_project.phones import whatsapp_address
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_STATE_DIR = PROJECT_ROOT / "var"
@@ -92,13 +94,10 @@ class Settings:
     sandbox_twilio_port: int = 8082
     rasa_port: int = 5005
 
-    extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
-
     @property
     def twilio_sender(self) -> str:
         """The `From` of outbound messages, always in `whatsapp:+E164` form."""
-        number = self.twilio_whatsapp_number
-        return number if number.startswith("whatsapp:") else f"whatsapp:{number}"
+        return whatsapp_address(self.twilio_whatsapp_number)
 
     @property
     def llm_enabled(self) -> bool:
@@ -110,8 +109,6 @@ class Settings:
         env = os.environ if environ is None else environ
         values = {}
         for f in fields(cls):
-            if f.name == "extra":
-                continue
             raw = env.get(f.name.upper())
             if raw is None or raw == "":
                 continue

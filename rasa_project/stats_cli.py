@@ -18,9 +18,8 @@ from sqlalchemy.engine import Engine
 from tabulate import tabulate
 
 from rasa_project.conversation_log import analytics
-from rasa_project.conversation_log.database import DatabaseUnavailable
+from rasa_project.conversation_log.database import DatabaseUnavailable, open_checked_engine
 from rasa_project.conversation_log.migrations import migrate
-from rasa_project.conversation_log.tracker_store import open_checked_engine
 from rasa_project.settings import get_settings
 
 TITLES = {

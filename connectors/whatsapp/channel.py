@@ -13,12 +13,11 @@ from typing import Any, Awaitable, Callable, Dict, Optional
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint
-from sanic.request import Request
 
-from connectors.whatsapp.inbound import InvalidInbound, parse_inbound_form
-from connectors.whatsapp.output import CHANNEL_NAME, WhatsAppOutput
-from connectors.whatsapp.routes import build_blueprint, twilio_form
-from connectors.whatsapp.runtime import ChannelRuntime, warn_if_unsigned
+from connectors.whatsapp.lifecycle import ChannelRuntime, warn_if_unsigned
+from connectors.whatsapp.output import WhatsAppOutput
+from connectors.whatsapp.paths import CHANNEL_NAME
+from connectors.whatsapp.routes import build_blueprint
 from rasa_project.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -47,12 +46,7 @@ class WhatsAppInput(InputChannel):
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         """For proactive messages (reminders): status callbacks need `webhook_public_url`."""
-        if self.runtime is None or self.runtime.dispatcher is None:
+        runtime = self.runtime
+        if runtime is None or runtime.sender is None or runtime.senders is None:
             return None
-        return WhatsAppOutput(self.runtime.dispatcher, public_base_url=self.settings.webhook_public_url or None)
-
-    def get_metadata(self, request: Request) -> Optional[Dict[str, Any]]:
-        try:
-            return parse_inbound_form(twilio_form(request), self.settings.max_message_length).metadata
-        except InvalidInbound:
-            return None
+        return WhatsAppOutput(runtime.sender, runtime.senders, public_base_url=self.settings.webhook_public_url or None)

@@ -3,9 +3,10 @@
 The stock connector reads only `From`/`Body` (media-only messages crash it, "¡" becomes "@"). Here
 every message yields a text Rasa can answer plus metadata with what the text cannot hold:
 
-- text: the sanitized, redacted `Body`; `ButtonPayload` for a button reply; without words,
-  "[imagen]" / "[audio]" / "[video]" / "[documento]" (first media item), "[ubicación]", or
-  "[mensaje vacío]" (see `texts.py`).
+- text: the sanitized, redacted `Body`; `ButtonPayload` for a button reply; without words, the intent
+  payload `/enviar_media` (any media) or `/enviar_ubicacion`, so Rasa answers them by rule (domain
+  intents enviar_media / enviar_ubicacion) instead of guessing an intent from a placeholder word;
+  `[mensaje vacío]` for an empty message.
 - metadata: message_sid, profile_name, wa_id, media [{url, content_type}], location
   {latitude, longitude, address, label} or None, button {payload, text} or None, kind
   ("text" | "button" | "media" | "location" | "empty").
@@ -17,10 +18,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional
 
-from connectors.whatsapp import texts
 from connectors.whatsapp.sanitize import sanitize_text
+from rasa_project.phones import InvalidPhone, normalize_e164
 
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+# What Rasa receives for a message without words (the details travel in metadata).
+MEDIA_PAYLOAD = "/enviar_media"
+LOCATION_PAYLOAD = "/enviar_ubicacion"
+EMPTY_TEXT = "[mensaje vacío]"
+
 _SID = re.compile(r"[A-Za-z0-9]{1,64}")  # Twilio's are 34 (`SM` + 32 hex); the column holds 64
 _MAX_MEDIA = 10
 
@@ -51,14 +56,10 @@ def _get(form: Mapping[str, Any], key: str) -> str:
 
 def sender_from_address(address: str) -> str:
     """`whatsapp:+5215512345678` → `+5215512345678`; raises `InvalidInbound` otherwise."""
-    number = address.strip()
-    if number.lower().startswith("whatsapp:"):
-        number = number[len("whatsapp:"):].strip()
-    if number and not number.startswith("+"):
-        number = "+" + number
-    if not _E164.match(number):
-        raise InvalidInbound(f"From is not a WhatsApp E.164 address: {address!r}")
-    return number
+    try:
+        return normalize_e164(address)
+    except InvalidPhone:
+        raise InvalidInbound(f"From is not a WhatsApp E.164 address: {address!r}") from None
 
 
 def _media(form: Mapping[str, Any]) -> List[Dict[str, str]]:
@@ -93,11 +94,6 @@ def _location(form: Mapping[str, Any], max_length: int) -> Optional[Dict[str, An
     }
 
 
-def media_placeholder(content_type: str) -> str:
-    kind = (content_type or "").split("/", 1)[0]
-    return texts.MEDIA_PLACEHOLDERS.get(kind, texts.DOCUMENT_PLACEHOLDER)
-
-
 def parse_inbound_form(form: Mapping[str, Any], max_length: int) -> InboundMessage:
     """The message in `form`; raises `InvalidInbound` when From/MessageSid are missing or malformed."""
     message_sid = _get(form, "MessageSid") or _get(form, "SmsMessageSid")
@@ -118,11 +114,11 @@ def parse_inbound_form(form: Mapping[str, Any], max_length: int) -> InboundMessa
     elif body:
         text, kind = body, ("media" if media else "location" if location else "text")
     elif location:
-        text, kind = texts.LOCATION_PLACEHOLDER, "location"
+        text, kind = LOCATION_PAYLOAD, "location"
     elif media:
-        text, kind = media_placeholder(media[0]["content_type"]), "media"
+        text, kind = MEDIA_PAYLOAD, "media"
     else:
-        text, kind = texts.EMPTY_PLACEHOLDER, "empty"
+        text, kind = EMPTY_TEXT, "empty"
 
     metadata = {
         "message_sid": message_sid,

@@ -15,11 +15,10 @@ from datetime import datetime, timedelta
 from typing import Any, Dict, List, Optional
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from connectors.whatsapp.inbound import InboundMessage
-from connectors.whatsapp.tables import PENDING, PROCESSING, UNFINISHED, inbox, senders, utcnow
+from connectors.whatsapp.tables import PENDING, PROCESSING, UNFINISHED, dialect_insert, inbox, senders, utcnow
 
 
 @dataclass(frozen=True)
@@ -47,15 +46,6 @@ class InboxRow:
 class Claim:
     row: Optional[InboxRow]  # claimed for us, or None
     retry_in: Optional[float] = None  # the sender's oldest message is in backoff for this long
-
-
-def dialect_insert(engine: Engine, table: sa.Table) -> Any:
-    """`INSERT` with `on_conflict_*` for Postgres and SQLite (the two dialects we run on)."""
-    if engine.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    if engine.dialect.name == "sqlite":
-        return sqlite.insert(table)
-    raise RuntimeError(f"unsupported database dialect for the WhatsApp inbox: {engine.dialect.name}")
 
 
 class InboxStore:

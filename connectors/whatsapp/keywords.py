@@ -7,9 +7,9 @@ punctuation-insensitive) match of the complete message counts.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from typing import FrozenSet
+
+from rasa_project.spanish_text import reply_key
 
 OPT_OUT_KEYWORDS: FrozenSet[str] = frozenset(
     {
@@ -36,21 +36,9 @@ OPT_IN_KEYWORDS: FrozenSet[str] = frozenset(
     {"start", "unstop", "alta", "darme de alta", "dame de alta", "suscribirme", "suscribir", "volver a suscribirme"}
 )
 
-_EDGE_NOISE = re.compile(r"^[\W_]+|[\W_]+$")
-_INNER_SPACE = re.compile(r"\s+")
-
-
-def normalize_keyword(text: str) -> str:
-    """Lower-case, accents removed, punctuation/emoji trimmed at both ends, inner spaces collapsed."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
-    no_accents = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    folded = _INNER_SPACE.sub(" ", no_accents.casefold()).strip()
-    return _EDGE_NOISE.sub("", folded).strip()
-
-
 def is_opt_out(text: str) -> bool:
-    return normalize_keyword(text) in OPT_OUT_KEYWORDS
+    return reply_key(text) in OPT_OUT_KEYWORDS
 
 
 def is_opt_in(text: str) -> bool:
-    return normalize_keyword(text) in OPT_IN_KEYWORDS
+    return reply_key(text) in OPT_IN_KEYWORDS

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
-from connectors.whatsapp.keywords import normalize_keyword
+from rasa_project.spanish_text import CARDINALS, ORDINALS, reply_key
 
 
 @dataclass(frozen=True)
@@ -23,11 +23,8 @@ class Option:
         return {"title": self.title, "payload": self.payload}
 
 
-_NUMBER_WORDS = {
-    "uno": 1, "una": 1, "primera": 1, "primero": 1, "dos": 2, "segunda": 2, "segundo": 2,
-    "tres": 3, "tercera": 3, "tercero": 3, "cuatro": 4, "cuarta": 4, "cuarto": 4,
-    "cinco": 5, "quinta": 5, "quinto": 5, "seis": 6, "siete": 7, "ocho": 8, "nueve": 9, "diez": 10,
-}
+# "la dos", "la segunda", "el 3ro": a number word or a positive ordinal names an option.
+_NUMBER_WORDS = {**CARDINALS, **{word: n for word, n in ORDINALS.items() if n > 0}}
 _CHOICE = re.compile(
     r"^(?:(?:la|el)\s+)?(?:(?:opcion|numero|num|no)\s*)?#?\s*(?P<choice>\d{1,2}|[a-z]+)\s*[.)\-:]?$"
 )
@@ -57,7 +54,7 @@ def choose_option(reply: str, options: Sequence[Option]) -> Optional[Option]:
     """The option the client's whole reply picks (number, "la 2", number word or exact title), if any."""
     if not options or not reply:
         return None
-    normalized = normalize_keyword(reply)
+    normalized = reply_key(reply)
     match = _CHOICE.match(normalized)
     if match:
         token = match.group("choice")
@@ -65,6 +62,6 @@ def choose_option(reply: str, options: Sequence[Option]) -> Optional[Option]:
         if number is not None and 1 <= number <= len(options):
             return options[number - 1]
     for option in options:
-        if normalized and normalize_keyword(option.title) == normalized:
+        if normalized and reply_key(option.title) == normalized:
             return option
     return None

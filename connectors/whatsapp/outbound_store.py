@@ -7,13 +7,12 @@ status only moves forward by `STATUS_RANK`, and a SID recorded late picks up cal
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Dict, Iterable, Optional, Set
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from connectors.whatsapp.retried_turn import EarlierReply
 from connectors.whatsapp.tables import outbound, status_events, utcnow
 
 STATUS_RANK = {
@@ -24,27 +23,6 @@ STATUS_RANK = {
 
 def _rank(status: Optional[str]) -> int:
     return STATUS_RANK.get(status or "", 0)
-
-
-@dataclass(frozen=True)
-class EarlierReply:
-    """What an earlier attempt of the same turn did with the reply at one position."""
-
-    row_id: int
-    body: Optional[str]
-    status: str
-    twilio_sid: Optional[str]
-    created_at: datetime
-
-    @property
-    def accepted(self) -> bool:
-        """Twilio took it (it has a SID): sending it again would duplicate it."""
-        return self.twilio_sid is not None
-
-    @property
-    def interrupted(self) -> bool:
-        """The attempt stopped during the send: Twilio may or may not have it."""
-        return self.twilio_sid is None and self.status == "sending"
 
 
 class OutboundStore:

@@ -6,8 +6,9 @@
 - image / attachment URL: a media message (`MediaUrl`);
 - custom JSON: its "text" if present, otherwise ignored (debug log);
 - any other keys of a response (facts, metadata, ...) are ignored.
-Every send waits for Twilio's acceptance (see `dispatcher.py`), so a turn's messages keep their order.
-Each message of a turn is numbered (`reply_index`), so a retry of the turn can skip what went out.
+Every send waits for Twilio's acceptance (see `sender.py`), so a turn's messages keep their order.
+Each message of a turn is numbered (`reply_index`), so a retry of the turn can skip what went out
+(`retried_turn.py`).
 """
 
 from __future__ import annotations
@@ -18,19 +19,15 @@ from typing import Any, Dict, List, Optional
 
 from rasa.core.channels.channel import OutputChannel
 
-from connectors.whatsapp.dispatcher import OutboundDispatcher, sender_key
 from connectors.whatsapp.options import options_from_buttons, render_options
-from connectors.whatsapp.outbound_store import EarlierReply
+from connectors.whatsapp.paths import CHANNEL_NAME, status_callback_url
+from connectors.whatsapp.retried_turn import RetriedTurn
+from connectors.whatsapp.sender import OutboundSender
+from connectors.whatsapp.sender_store import SenderStore
 from connectors.whatsapp.splitting import split_text
+from rasa_project.phones import normalize_e164
 
 logger = logging.getLogger(__name__)
-
-CHANNEL_NAME = "whatsapp"
-STATUS_PATH = "/webhooks/whatsapp/status"
-
-
-def status_callback_url(public_base_url: Optional[str]) -> Optional[str]:
-    return f"{public_base_url.rstrip('/')}{STATUS_PATH}" if public_base_url else None
 
 
 class WhatsAppOutput(OutputChannel):
@@ -40,15 +37,16 @@ class WhatsAppOutput(OutputChannel):
     def name(cls) -> str:
         return CHANNEL_NAME
 
-    def __init__(self, dispatcher: OutboundDispatcher, *, inbox_id: Optional[int] = None,
+    def __init__(self, sender: OutboundSender, senders: SenderStore, *, inbox_id: Optional[int] = None,
                  public_base_url: Optional[str] = None, kind: str = "bot",
-                 earlier: Optional[Dict[int, EarlierReply]] = None) -> None:
-        """`earlier`: what earlier attempts of this turn sent, by reply position (retries only)."""
-        self.dispatcher = dispatcher
+                 retry: Optional[RetriedTurn] = None) -> None:
+        """`retry`: what earlier attempts of this turn sent, by reply position (retries only)."""
+        self.sender = sender
+        self.senders = senders
         self.inbox_id = inbox_id
         self.status_callback = status_callback_url(public_base_url)
         self.kind = kind
-        self.earlier = earlier or {}
+        self.retry = retry
         self._next_index = 0
 
     async def send_one(self, recipient_id: str, body: Optional[str] = None, media_url: Optional[str] = None,
@@ -56,9 +54,9 @@ class WhatsAppOutput(OutputChannel):
         index: Optional[int] = None
         if self.inbox_id is not None:
             index, self._next_index = self._next_index, self._next_index + 1
-        return await self.dispatcher.send(recipient_id, body, media_url, inbox_id=self.inbox_id,
-                                          status_callback=self.status_callback, kind=self.kind,
-                                          reply_index=index, earlier=self.earlier.get(index), **kwargs)
+        return await self.sender.send(recipient_id, body, media_url, inbox_id=self.inbox_id,
+                                      status_callback=self.status_callback, kind=self.kind,
+                                      reply_index=index, retry=self.retry, **kwargs)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         for part in split_text(text or ""):
@@ -72,7 +70,7 @@ class WhatsAppOutput(OutputChannel):
         for part in parts:
             sent = await self.send_one(recipient_id, part) or sent
         if options and sent:
-            await asyncio.to_thread(self.dispatcher.senders.store_options, sender_key(recipient_id), options)
+            await asyncio.to_thread(self.senders.store_options, normalize_e164(recipient_id), options)
 
     async def send_quick_replies(self, recipient_id: str, text: str, quick_replies: List[Dict[str, Any]],
                                  **kwargs: Any) -> None:

@@ -1,4 +1,5 @@
-"""HTTP endpoints of the channel under `/webhooks/whatsapp/`: webhook, status callbacks, health, metrics.
+"""HTTP endpoints of the channel under `/webhooks/whatsapp/` (paths in `paths.py`): webhook, status
+callbacks, health, metrics.
 
 The webhook only verifies, parses, sanitizes and stores; it answers Twilio at once (empty TwiML) and
 the worker does the rest. A message that was stored is never answered with a 5xx (Twilio would
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Optional
+from typing import Optional
 from urllib.parse import parse_qs
 
 import sqlalchemy as sa
@@ -19,9 +20,9 @@ from sanic import Blueprint, response
 from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
 
-from connectors.whatsapp.agent_setup import configure_agent
+from connectors.whatsapp import paths
 from connectors.whatsapp.inbound import InvalidInbound, parse_inbound_form
-from connectors.whatsapp.runtime import ChannelRuntime
+from connectors.whatsapp.lifecycle import ChannelRuntime, register_lifecycle
 from connectors.whatsapp.signature import public_base_url, signature_valid, signed_url
 from rasa_project.health import collect_health
 from rasa_project.metrics import ACK_LATENCY, INBOUND_MESSAGES, OUTBOUND_SENDS
@@ -71,27 +72,9 @@ def _int(value: Optional[str]) -> Optional[int]:
 
 def build_blueprint(runtime: ChannelRuntime) -> Blueprint:
     bp = Blueprint("whatsapp_webhook", __name__)
+    register_lifecycle(bp, runtime)
 
-    @bp.listener("before_server_start")
-    async def _open(app: Any, loop: Any) -> None:
-        await runtime.open(agent=lambda: getattr(app.ctx, "agent", None))
-
-    @bp.listener("after_server_start")
-    async def _start(app: Any, loop: Any) -> None:
-        agent = getattr(app.ctx, "agent", None)
-        if agent is not None:  # Rasa loaded it in its own before_server_start listener
-            configure_agent(agent, runtime.settings)
-        runtime.start_worker()
-
-    @bp.listener("before_server_stop")
-    async def _stop(app: Any, loop: Any) -> None:
-        await runtime.stop_worker()
-
-    @bp.listener("after_server_stop")
-    async def _close(app: Any, loop: Any) -> None:
-        await runtime.close()
-
-    @bp.route("/", methods=["GET"])
+    @bp.route(paths.READY, methods=["GET"])
     async def health(_: Request) -> HTTPResponse:
         db_ok, backlog = True, None
         try:
@@ -104,7 +87,7 @@ def build_blueprint(runtime: ChannelRuntime) -> Blueprint:
                 "worker_running": runtime.worker_running}
         return response.json(body, status=200 if healthy else 503)
 
-    @bp.route("/health", methods=["GET"])
+    @bp.route(paths.HEALTH, methods=["GET"])
     async def full_health(request: Request) -> HTTPResponse:
         """Everything a turn needs: model, action server, conversation log, booking API, LLM."""
         ok, report = await collect_health(runtime.settings, agent=getattr(request.app.ctx, "agent", None),
@@ -114,11 +97,11 @@ def build_blueprint(runtime: ChannelRuntime) -> Blueprint:
         report["ok"] = ok
         return response.json(report, status=200 if ok else 503)
 
-    @bp.route("/metrics", methods=["GET"])
+    @bp.route(paths.METRICS, methods=["GET"])
     async def metrics(_: Request) -> HTTPResponse:
         return response.raw(generate_latest(), content_type=CONTENT_TYPE_LATEST)
 
-    @bp.route("/webhook", methods=["POST"])
+    @bp.route(paths.WEBHOOK, methods=["POST"])
     async def webhook(request: Request) -> HTTPResponse:
         started = time.perf_counter()
         if not verified(runtime, request):
@@ -146,7 +129,7 @@ def build_blueprint(runtime: ChannelRuntime) -> Blueprint:
         ACK_LATENCY.observe(time.perf_counter() - started)
         return _twiml_ack()
 
-    @bp.route("/status", methods=["POST"])
+    @bp.route(paths.STATUS, methods=["POST"])
     async def status(request: Request) -> HTTPResponse:
         if not verified(runtime, request):
             return response.text("invalid signature", status=403)

@@ -14,9 +14,8 @@ from typing import List, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from connectors.whatsapp.inbox_store import dialect_insert
 from connectors.whatsapp.options import Option
-from connectors.whatsapp.tables import senders, utcnow
+from connectors.whatsapp.tables import dialect_insert, senders, utcnow
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,18 @@
-"""The channel's tables as SQLAlchemy Core objects for queries (schema owned by migrations m0002, m0006).
+"""The channel's tables as SQLAlchemy Core objects for queries, and the helpers every store uses on them.
 
-All times are naive UTC (`utcnow()`), the same on SQLite and Postgres.
+The schema is owned by the conversation-log migrations (m0002, m0006); `tests/conversation_log/
+test_schema.py` proves the migrated tables equal these declarations. All times are naive UTC
+(`utcnow()`), the same on SQLite and Postgres.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
 
 metadata = sa.MetaData()
 
@@ -80,3 +85,12 @@ UNFINISHED = (PENDING, PROCESSING)
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def dialect_insert(engine: Engine, table: sa.Table) -> Any:
+    """`INSERT` with `on_conflict_*` for Postgres and SQLite (the two dialects we run on)."""
+    if engine.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if engine.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise RuntimeError(f"unsupported database dialect for the WhatsApp channel: {engine.dialect.name}")

@@ -1,6 +1,6 @@
 """Client of the internal booking API; the contract is `openapi.yaml` in this folder."""
 
-from rasa_project.booking_api.client import BookingApiClient, normalize_phone
+from rasa_project.booking_api.client import BookingApiClient
 from rasa_project.booking_api.errors import (
     ApiUnavailable,
     BookingApiError,
@@ -27,5 +27,4 @@ __all__ = [
     "Service",
     "Slot",
     "Unauthorized",
-    "normalize_phone",
 ]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from datetime import date
 from types import TracebackType
 from typing import Any, Dict, List, Mapping, Type
@@ -21,6 +20,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import ValidationError, parse_obj_as
 
+from rasa_project.backoff import backoff_delay
 from rasa_project.booking_api.errors import (
     ApiUnavailable,
     BookingApiError,
@@ -32,6 +32,7 @@ from rasa_project.booking_api.errors import (
 )
 from rasa_project.booking_api.models import Booking, ClientProfile, Package, Purchase, Service, Slot
 from rasa_project.metrics import BOOKING_API_CALLS
+from rasa_project.phones import without_prefix
 from rasa_project.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -41,14 +42,6 @@ _IDEMPOTENT = {"GET", "HEAD", "OPTIONS"}
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _TRANSPORT = (httpx.TimeoutException, httpx.TransportError)
 _MAX_BACKOFF_SECONDS = 5.0
-
-
-def normalize_phone(phone: str) -> str:
-    """E.164 from a Twilio sender: `whatsapp:+52155...` and `+52155...` are the same client."""
-    value = phone.strip()
-    if value.lower().startswith("whatsapp:"):
-        value = value[len("whatsapp:") :].strip()
-    return value
 
 
 class BookingApiClient:
@@ -126,7 +119,7 @@ class BookingApiClient:
         return await self._call("GET", "/client/me", ClientProfile, phone=phone)
 
     async def register_client(self, phone: str, name: str, email: str) -> ClientProfile:
-        body = {"phone": normalize_phone(phone), "name": name, "email": email}
+        body = {"phone": without_prefix(phone), "name": name, "email": email}
         return await self._call("POST", "/clients", ClientProfile, json=body)
 
     async def update_client(
@@ -187,7 +180,7 @@ class BookingApiClient:
         path = template
         for key, value in (path_params or {}).items():
             path = path.replace("{" + key + "}", quote(str(value), safe=""))
-        headers = {"X-Client-Phone": normalize_phone(phone)} if phone is not None else None
+        headers = {"X-Client-Phone": without_prefix(phone)} if phone is not None else None
         try:
             response = await self._send_with_retries(method, path, endpoint, headers, params, json)
             result = self._parse(response, result_type, endpoint)
@@ -242,8 +235,7 @@ class BookingApiClient:
                         details={**error.details, "attempts": attempt + 1},
                         kind="unavailable",
                     )
-            delay = min(_MAX_BACKOFF_SECONDS, self._backoff_base * (2**attempt))
-            delay += random.uniform(0, self._backoff_base / 2)
+            delay = backoff_delay(attempt + 1, self._backoff_base, _MAX_BACKOFF_SECONDS)
             logger.info("booking API %s: %s, retry %d in %.2fs", endpoint, retry_reason, attempt + 1, delay)
             attempt += 1
             await asyncio.sleep(delay)

@@ -2,17 +2,28 @@
 
 Idle connections are dropped by proxies and by Postgres restarts (rasa#8515), so every engine
 pre-pings and recycles; and a wrong host must fail start-up fast rather than hang (Rasa's own
-SQL store retries forever with `sleep(5)`).
+SQL store retries forever with `sleep(5)`). A Rasa process has several users of the one database
+(the tracker store, the WhatsApp channel, the health check): `shared_engine` gives them one engine
+and one connection pool per URL, checked once and migrated once.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from pathlib import Path
+from typing import Dict
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
+from rasa_project.conversation_log.migrations import migrate
 from rasa_project.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+_shared: Dict[str, Engine] = {}
+_shared_lock = threading.Lock()
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -47,3 +58,34 @@ def check_reachable(engine: Engine) -> None:
         safe_url = engine.url.render_as_string(hide_password=True)
         reason = f"{exc.__class__.__name__}: {exc}"
         raise DatabaseUnavailable(f"conversation-log database {safe_url} unreachable: {reason}") from exc
+
+
+def open_checked_engine(url: str, settings: Settings) -> Engine:
+    """An engine for `url` that answered `SELECT 1` in the database it was asked for.
+
+    A Postgres URL naming a database that does not exist must not land in another one (rasa#8267)."""
+    engine = create_log_engine(url, settings)
+    check_reachable(engine)
+    if engine.dialect.name == "postgresql":
+        wanted = make_url(url).database
+        with engine.connect() as conn:
+            actual = conn.execute(sa.text("SELECT current_database()")).scalar()
+        if wanted and actual != wanted:
+            engine.dispose()
+            raise DatabaseUnavailable(f"connected to database {actual!r} instead of {wanted!r}")
+    return engine
+
+
+def shared_engine(url: str, settings: Settings) -> Engine:
+    """This process's one engine for `url`: opened and checked on first use, its schema migrated then.
+
+    Raises `DatabaseUnavailable` (nothing is cached) when the database cannot be reached."""
+    with _shared_lock:
+        engine = _shared.get(url)
+        if engine is None:
+            engine = open_checked_engine(url, settings)
+            applied = migrate(engine)
+            if applied:
+                logger.info("Conversation-log migrations applied: %s", ", ".join(applied))
+            _shared[url] = engine
+        return engine

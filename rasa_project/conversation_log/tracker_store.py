@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Iterable, List, Optional, Sequence
 
 import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
@@ -35,12 +35,10 @@ from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore, Track
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
-from sqlalchemy.engine import Engine, make_url
 
 from rasa_project.conversation_log import window as win
-from rasa_project.conversation_log.database import DatabaseUnavailable, check_reachable, create_log_engine
+from rasa_project.conversation_log.database import shared_engine
 from rasa_project.conversation_log.log_redaction import install_log_redaction
-from rasa_project.conversation_log.migrations import migrate
 from rasa_project.conversation_log.redaction import redact_event
 from rasa_project.settings import Settings, get_settings
 
@@ -53,20 +51,6 @@ SNAPSHOTS = sa.table(
     sa.column("timestamp"),
     sa.column("state"),
 )
-
-
-def open_checked_engine(url: str, settings: Settings) -> Engine:
-    """An engine for `url` that answered `SELECT 1` in the database it was asked for."""
-    engine = create_log_engine(url, settings)
-    check_reachable(engine)
-    if engine.dialect.name == "postgresql":
-        wanted = make_url(url).database
-        with engine.connect() as conn:
-            actual = conn.execute(sa.text("SELECT current_database()")).scalar()
-        if wanted and actual != wanted:
-            engine.dispose()
-            raise DatabaseUnavailable(f"connected to database {actual!r} instead of {wanted!r}")
-    return engine
 
 
 class WindowedSQLTrackerStore(SQLTrackerStore):
@@ -86,10 +70,7 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         url = db_url or self.settings.tracker_db_url
         self.window_events = max(1, int(kwargs.pop("window_events", self.settings.tracker_window_events)))
         install_log_redaction()
-        self.engine = open_checked_engine(url, self.settings)
-        applied = migrate(self.engine)
-        if applied:
-            logger.info("Conversation-log migrations applied: %s", ", ".join(applied))
+        self.engine = shared_engine(url, self.settings)
         self.sessionmaker = sa.orm.sessionmaker(bind=self.engine, future=True)
         TrackerStore.__init__(self, domain, event_broker)
         logger.debug("Conversation log at %s", self.engine.url.render_as_string(hide_password=True))
@@ -254,11 +235,3 @@ def unwrap_fail_safe(agent: Any) -> None:
     processor = getattr(agent, "processor", None)
     if processor is not None:
         processor.tracker_store = store
-
-
-def inner_store(store: TrackerStore) -> Tuple[TrackerStore, bool]:
-    """The store behind Rasa's fail-safe wrapper and whether it was wrapped (for health checks)."""
-    wrapped = isinstance(store, FailSafeTrackerStore)
-    while isinstance(store, FailSafeTrackerStore):
-        store = store._tracker_store
-    return store, wrapped

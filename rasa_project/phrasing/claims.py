@@ -10,22 +10,14 @@ Passes run from the most specific shape to the least and blank out what they too
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable, FrozenSet, Hashable, List, Optional
 
-from rasa_project.phrasing.spanish import (
-    CLAIM_GROUPS,
-    CURRENCY_FAMILIES,
-    HOUR_WORDS,
-    MONTH_ABBREVIATIONS,
-    MONTHS,
-    NUMBER_WORDS,
-    WEEKDAYS,
-    fold,
-    is_two_decimal_amount,
-    number_candidates,
-)
+from rasa_project.phrasing.vocabulary import CLAIM_GROUPS, CURRENCY_FAMILIES, is_two_decimal_amount, number_candidates
+from rasa_project.spanish_text import HOUR_WORDS, MONTH_ABBREVIATIONS, MONTHS, WEEKDAYS, fold
+from rasa_project.spanish_text import QUANTITY_WORDS as NUMBER_WORDS
 
 
 @dataclass(frozen=True)
@@ -99,7 +91,7 @@ class _Scanner:
     """The text being read, with what earlier passes took blanked out."""
 
     def __init__(self, text: str) -> None:
-        self.original = text
+        self.original = unicodedata.normalize("NFC", text)  # `fold` keeps offsets into the NFC form
         self._folded = fold(text)
 
     def take(self, pattern: re.Pattern[str], accept: Optional[Callable[[re.Match], bool]] = None) -> List[re.Match]:

@@ -11,7 +11,7 @@ from typing import Iterator
 import httpx
 import pytest
 
-from rasa_project.local_stack import free_port
+from rasa_project.devtools.local_stack import free_port
 from rasa_project.settings import PROJECT_ROOT
 
 TOKEN = "s3cret-action-token"

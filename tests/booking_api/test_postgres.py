@@ -12,8 +12,8 @@ import psycopg2
 import pytest
 
 from rasa_project.booking_api import BookingApiClient, Conflict
+from rasa_project.devtools.throwaway_db import throwaway_database
 from rasa_project.sandboxes.booking_api import create_app
-from rasa_project.throwaway_db import throwaway_database
 from tests.support.booking_sandbox import ANA, LUCIA, MARTIN, TOKEN, TZ
 from tests.support.threaded_server import ThreadedServer
 

@@ -17,11 +17,11 @@ from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
 from connectors.whatsapp import WhatsAppInput
-from rasa_project.local_stack import free_port
+from rasa_project.devtools.local_stack import free_port
+from rasa_project.devtools.throwaway_db import throwaway_database
+from rasa_project.devtools.whatsapp_simulator import build_inbound_form, post_inbound, wait_for_replies
 from rasa_project.sandboxes.twilio_api import create_app
 from rasa_project.settings import Settings
-from rasa_project.throwaway_db import throwaway_database
-from rasa_project.whatsapp_simulator import build_inbound_form, post_inbound, wait_for_replies
 
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "connector-test-token"

@@ -3,12 +3,12 @@
 import asyncio
 import random
 
-from connectors.whatsapp import texts
+from connectors.whatsapp import notices
 from connectors.whatsapp.inbound import parse_inbound_form
 from connectors.whatsapp.inbox_store import InboxStore
 from rasa_project.conversation_log.database import create_log_engine
 from rasa_project.conversation_log.migrations import migrate
-from rasa_project.whatsapp_simulator import build_inbound_form, post_inbound
+from rasa_project.devtools.whatsapp_simulator import build_inbound_form, post_inbound
 from tests.connector.conftest import AUTH_TOKEN, eventually
 
 A, B, C = "+5215522220001", "+5215522220002", "+5215522220003"
@@ -112,7 +112,7 @@ async def test_opt_out_and_opt_in(start_channel, sandbox):
     await channel.send(A, "¡BAJA!")
     await channel.send(A, "hola?")
     replies = await channel.replies(sandbox, A, min_count=2)
-    assert [r["body"] for r in replies] == ["eco: cancelar mi cita", texts.OPTED_OUT]
+    assert [r["body"] for r in replies] == ["eco: cancelar mi cita", notices.OPTED_OUT]
     await eventually(lambda: channel.query("SELECT 1 FROM whatsapp_inbox WHERE status = 'opted_out'"))
     proactive = channel.input_channel.get_output_channel()
     await proactive.send_text_message(A, "recordatorio")
@@ -120,7 +120,7 @@ async def test_opt_out_and_opt_in(start_channel, sandbox):
     await channel.send(A, "Alta")
     await channel.send(A, "hola de nuevo")
     replies = await channel.replies(sandbox, A, min_count=4)
-    assert [r["body"] for r in replies[2:]] == [texts.OPTED_IN, "eco: hola de nuevo"]
+    assert [r["body"] for r in replies[2:]] == [notices.OPTED_IN, "eco: hola de nuevo"]
     assert [m.text for m in channel.received] == ["cancelar mi cita", "hola de nuevo"]
 
 
@@ -132,7 +132,7 @@ async def test_rate_limit_stores_excess_and_notifies_once(start_channel, sandbox
                                            "'processing')") == [(0,)])
     await asyncio.sleep(0.3)
     bodies = [r["body"] for r in await sandbox.messages(f"whatsapp:{A}")]
-    assert bodies == ["eco: m0", "eco: m1", "eco: m2", texts.RATE_LIMITED]
+    assert bodies == ["eco: m0", "eco: m1", "eco: m2", notices.RATE_LIMITED]
     assert channel.query("SELECT count(*) FROM whatsapp_inbox WHERE status = 'rate_limited'") == [(3,)]
 
 

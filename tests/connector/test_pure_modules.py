@@ -2,14 +2,14 @@
 
 import pytest
 
-from connectors.whatsapp import texts
+from connectors.whatsapp import inbound
 from connectors.whatsapp.inbound import InvalidInbound, parse_inbound_form, sender_from_address
 from connectors.whatsapp.keywords import is_opt_in, is_opt_out
 from connectors.whatsapp.options import Option, choose_option, options_from_buttons, render_options
 from connectors.whatsapp.sanitize import sanitize_text
 from connectors.whatsapp.signature import public_base_url, signature_valid, signed_url
 from connectors.whatsapp.splitting import split_text
-from rasa_project.whatsapp_simulator import build_inbound_form, sign
+from rasa_project.devtools.whatsapp_simulator import build_inbound_form, sign
 
 TOKEN = "secret-token"
 
@@ -68,7 +68,7 @@ def test_media_only_message_gets_placeholder_and_metadata():
     form = build_inbound_form("+5215512345678", None, media=[("https://m.example/1.jpg", "image/jpeg"),
                                                              ("https://m.example/2.pdf", "application/pdf")])
     message = parse_inbound_form(form, 1000)
-    assert message.text == texts.MEDIA_PLACEHOLDERS["image"] == "/enviar_media"
+    assert message.text == inbound.MEDIA_PAYLOAD == "/enviar_media"
     assert message.metadata["kind"] == "media"
     assert message.metadata["media"] == [
         {"url": "https://m.example/1.jpg", "content_type": "image/jpeg"},
@@ -103,7 +103,7 @@ def test_button_reply_uses_payload():
 
 
 def test_empty_message_and_invalid_forms():
-    assert parse_inbound_form(build_inbound_form("+5215512345678", ""), 1000).text == texts.EMPTY_PLACEHOLDER
+    assert parse_inbound_form(build_inbound_form("+5215512345678", ""), 1000).text == inbound.EMPTY_TEXT
     with pytest.raises(InvalidInbound):
         parse_inbound_form({"Body": "hola", "MessageSid": "SM1"}, 1000)
     with pytest.raises(InvalidInbound):

@@ -10,8 +10,8 @@ from connectors.whatsapp.sender_store import SenderStore
 from connectors.whatsapp.tables import utcnow
 from rasa_project.conversation_log.database import create_log_engine
 from rasa_project.conversation_log.migrations import migrate
+from rasa_project.devtools.whatsapp_simulator import build_inbound_form
 from rasa_project.settings import Settings
-from rasa_project.whatsapp_simulator import build_inbound_form
 
 A = "+5215533330001"
 

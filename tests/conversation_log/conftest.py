@@ -6,8 +6,8 @@ from typing import Iterator
 
 import pytest
 
+from rasa_project.devtools.throwaway_db import throwaway_database
 from rasa_project.settings import Settings
-from rasa_project.throwaway_db import throwaway_database
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import pytest
 from aiohttp import web
 
 from rasa_project.conversation_log.database import create_log_engine
+from rasa_project.devtools.local_stack import free_port
 from rasa_project.health import action_server_health_url, collect_health
-from rasa_project.local_stack import free_port
 from rasa_project.settings import Settings
 
 

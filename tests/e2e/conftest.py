@@ -13,10 +13,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from rasa_project.local_stack import LocalStack, StackPorts
-from rasa_project.model_cache import ensure_model
-from rasa_project.throwaway_db import throwaway_database
-from rasa_project.whatsapp_simulator import build_inbound_form, post_inbound, wait_for_replies
+from rasa_project.devtools.local_stack import LocalStack, StackPorts
+from rasa_project.devtools.model_cache import ensure_model
+from rasa_project.devtools.throwaway_db import throwaway_database
+from rasa_project.devtools.whatsapp_simulator import build_inbound_form, post_inbound, wait_for_replies
 
 AUTH_TOKEN = "e2e-twilio-auth-token"
 BOOKING_TOKEN = "e2e-booking-token"

@@ -15,8 +15,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from rasa_project.local_stack import LocalStack
-from rasa_project.whatsapp_simulator import build_inbound_form, post_inbound
+from rasa_project.devtools.local_stack import LocalStack
+from rasa_project.devtools.whatsapp_simulator import build_inbound_form, post_inbound
 from tests.e2e.conftest import BOOKING_TOKEN, WhatsAppClient
 
 pytestmark = pytest.mark.e2e

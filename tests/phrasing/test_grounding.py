@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from rasa_project.phrasing.grounding import check_reply, clean_markdown, find_ungrounded
-from rasa_project.phrasing.spanish import number_candidates
+from rasa_project.phrasing.vocabulary import number_candidates
 from tests.phrasing.support import BOOKING_FACTS, BOOKING_TEMPLATE
 
 ACCEPTED = [

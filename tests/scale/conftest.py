@@ -1,6 +1,6 @@
 """One assistant at scale for the suite: two Rasa instances behind one public URL, sharing the Postgres
 conversation log and inbox and a Redis lock store, plus the action server, the booking, Twilio and LLM
-stand-ins, all as real processes on loopback (`rasa_project.local_stack.LocalStack`).
+stand-ins, all as real processes on loopback (`rasa_project.devtools.local_stack.LocalStack`).
 
 The stack is session-scoped (starting two Rasa servers costs about a minute on two cores) and the model
 comes from `ensure_model()` once. Tests use fresh phone numbers, so they never see each other's turns,
@@ -23,10 +23,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from rasa_project.local_stack import LocalStack, StackPorts
-from rasa_project.model_cache import ensure_model
-from rasa_project.throwaway_db import throwaway_database
-from rasa_project.whatsapp_simulator import build_inbound_form, post_inbound
+from rasa_project.devtools.local_stack import LocalStack, StackPorts
+from rasa_project.devtools.model_cache import ensure_model
+from rasa_project.devtools.throwaway_db import throwaway_database
+from rasa_project.devtools.whatsapp_simulator import build_inbound_form, post_inbound
 
 AUTH_TOKEN = "scale-twilio-auth-token"
 BOOKING_TOKEN = "scale-booking-token"

@@ -22,11 +22,11 @@ import sqlalchemy as sa
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
-from rasa_project.local_stack import free_port
+from rasa_project.devtools.local_stack import free_port
+from rasa_project.devtools.throwaway_db import throwaway_database
+from rasa_project.devtools.whatsapp_simulator import build_inbound_form, post_inbound, wait_for_replies
 from rasa_project.sandboxes.twilio_api import create_app
 from rasa_project.settings import Settings
-from rasa_project.throwaway_db import throwaway_database
-from rasa_project.whatsapp_simulator import build_inbound_form, post_inbound, wait_for_replies
 from tests.connector.conftest import ACCOUNT_SID, AUTH_TOKEN, Channel, echo
 from tests.scale.fuzz_bodies import FORM, FuzzCase, HostileForms, encode_pairs, signed_params
 

@@ -12,7 +12,7 @@ from typing import Dict, List
 import httpx
 import pytest
 
-from rasa_project.local_stack import LocalStack
+from rasa_project.devtools.local_stack import LocalStack
 from tests.scale.conftest import (
     GREETING,
     MENU,

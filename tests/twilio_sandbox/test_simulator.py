@@ -11,8 +11,7 @@ import pytest
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
-from rasa_project.settings import PROJECT_ROOT, Settings
-from rasa_project.whatsapp_simulator import (
+from rasa_project.devtools.whatsapp_simulator import (
     RepliesTimeout,
     build_inbound_form,
     post_inbound,
@@ -20,6 +19,7 @@ from rasa_project.whatsapp_simulator import (
     wait_for_replies,
     whatsapp_address,
 )
+from rasa_project.settings import PROJECT_ROOT, Settings
 from tests.twilio_sandbox.conftest import Sandbox, Starter, make_client, request_url
 
 CLIENT = "+5215512345678"
@@ -126,7 +126,7 @@ async def test_wait_for_replies(twilio_client, sandbox: Sandbox, settings: Setti
 
 async def test_repl_round_trip_through_a_fake_webhook(sandbox: Sandbox, settings: Settings,
                                                       start_app: Starter) -> None:
-    """Drive `python -m rasa_project.whatsapp_simulator` with stdin; a tiny webhook echoes via the sandbox."""
+    """Drive `python -m rasa_project.devtools.whatsapp_simulator` with stdin; a tiny webhook echoes via the sandbox."""
     client = make_client(sandbox)
     inbound: List[dict] = []
     tasks: List[asyncio.Task] = []
@@ -155,7 +155,7 @@ async def test_repl_round_trip_through_a_fake_webhook(sandbox: Sandbox, settings
 
     stdin = "¡hola! ¿qué tal? 👋\n/foto https://example.com/corte.jpg\n/ubicacion 19.4326 -99.1332\n"
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "rasa_project.whatsapp_simulator", "--from", CLIENT, "--name", "Ana López",
+        sys.executable, "-m", "rasa_project.devtools.whatsapp_simulator", "--from", CLIENT, "--name", "Ana López",
         "--webhook", webhook_url, "--signed-url", webhook_url, "--sandbox", sandbox.base_url,
         "--drain-seconds", "10", "--quiet-seconds", "0.5",
         cwd=str(PROJECT_ROOT), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
@@ -188,7 +188,7 @@ async def test_repl_stops_at_salir(sandbox: Sandbox, start_app: Starter) -> None
     app.router.add_post("/hook", webhook)
     url = await start_app(app) + "/hook"
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "rasa_project.whatsapp_simulator",
+        sys.executable, "-m", "rasa_project.devtools.whatsapp_simulator",
         "--webhook", url, "--sandbox", sandbox.base_url,
         "--drain-seconds", "0.2", cwd=str(PROJECT_ROOT), stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,

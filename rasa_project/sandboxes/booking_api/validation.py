@@ -7,7 +7,8 @@ import re
 from datetime import date
 from typing import Any, Dict, Mapping
 
-PHONE_RE = re.compile(r"^\+[1-9][0-9]{7,14}$")
+from rasa_project.phones import E164, WHATSAPP_PREFIX
+
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 BOOKING_PREFIX = "RSV-"
 PURCHASE_PREFIX = "PAY-"
@@ -44,15 +45,15 @@ def conflict(code: str, message: str, **details: Any) -> ApiError:
 def client_phone(headers: Mapping[str, str]) -> str:
     """The `X-Client-Phone` header in E.164; a `whatsapp:` prefix is tolerated."""
     raw = (headers.get("X-Client-Phone") or "").strip()
-    if raw.lower().startswith("whatsapp:"):
-        raw = raw[len("whatsapp:") :].strip()
-    if not PHONE_RE.match(raw):
+    if raw.lower().startswith(WHATSAPP_PREFIX):
+        raw = raw[len(WHATSAPP_PREFIX) :].strip()
+    if not E164.match(raw):
         raise invalid({"X-Client-Phone": "Se requiere un teléfono en formato E.164, p. ej. +5215512345678."})
     return raw
 
 
 def phone_field(value: Any, field: str = "phone") -> str:
-    if not isinstance(value, str) or not PHONE_RE.match(value.strip()):
+    if not isinstance(value, str) or not E164.match(value.strip()):
         raise invalid({field: "Debe ser un teléfono en formato E.164, p. ej. +5215512345678."})
     return value.strip()
 

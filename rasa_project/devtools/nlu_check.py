@@ -1,4 +1,4 @@
-"""`python -m rasa_project.nlu_check --nlu FILE --min-accuracy 0.95`: intent accuracy on held-out data.
+"""`python -m rasa_project.devtools.nlu_check --nlu FILE --min-accuracy 0.95`: intent accuracy on held-out data.
 
 Runs `rasa test nlu` on messages the model never saw, writes Rasa's reports under results/, prints
 the accuracy and the worst intents, and fails below the threshold. This is the number to watch

@@ -1,10 +1,14 @@
-"""What the channel owns while the server runs: engine, stores, Twilio client, dispatcher, worker.
+"""What the channel owns while the server runs, and when each piece starts and stops.
 
-Lifecycle (Sanic listeners registered by the channel's blueprint):
-- before_server_start → `open()`: engine, fail fast when the database is unreachable, migrations,
-  Twilio client (its aiohttp session must be created inside the running loop);
-- after_server_start → `start_worker()`: after Rasa loaded its agent (also before_server_start), so
-  the first turn never finds `app.ctx.agent` missing; the first poll picks up what a crash left;
+`ChannelRuntime` builds every collaborator once and hands each its own: stores over the shared
+conversation-log engine, the Twilio client, the outbound sender, the turn processor, the inbox worker.
+`register_lifecycle` ties it to Sanic's listeners on the channel's blueprint:
+- before_server_start → `open()`: the engine (shared with the tracker store: checked and migrated once
+  per process; fails fast when the database is unreachable) and the Twilio client (its aiohttp session
+  must be created inside the running loop);
+- after_server_start → Rasa's agent is wired from settings (`agent_setup.py`), then `start_worker()`:
+  after Rasa loaded its agent (also before_server_start), so the first turn never finds
+  `app.ctx.agent` missing; the first poll picks up what a crash left;
 - before_server_stop → `stop_worker()`: running turns get a grace period, then their rows go back
   to pending; after_server_stop → `close()`.
 """
@@ -16,19 +20,20 @@ import logging
 import os
 import socket
 import uuid
-from typing import Optional
+from typing import Any, Optional
 
+from sanic import Blueprint
 from sqlalchemy.engine import Engine
 
-from connectors.whatsapp.dispatcher import OutboundDispatcher
+from connectors.whatsapp.agent_setup import configure_agent
 from connectors.whatsapp.inbox_store import InboxStore
 from connectors.whatsapp.outbound_store import OutboundStore
+from connectors.whatsapp.sender import OutboundSender
 from connectors.whatsapp.sender_store import SenderStore
 from connectors.whatsapp.turn import AgentLookup, OnNewMessage, TurnProcessor
-from connectors.whatsapp.twilio_gateway import TwilioGateway
+from connectors.whatsapp.twilio_client import TwilioClient
 from connectors.whatsapp.worker import InboxWorker
-from rasa_project.conversation_log.database import check_reachable, create_log_engine
-from rasa_project.conversation_log.migrations import migrate
+from rasa_project.conversation_log.database import shared_engine
 from rasa_project.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -50,25 +55,20 @@ class ChannelRuntime:
         self.inbox: Optional[InboxStore] = None
         self.senders: Optional[SenderStore] = None
         self.outbound: Optional[OutboundStore] = None
-        self.gateway: Optional[TwilioGateway] = None
-        self.dispatcher: Optional[OutboundDispatcher] = None
+        self.twilio: Optional[TwilioClient] = None
+        self.sender: Optional[OutboundSender] = None
         self.worker: Optional[InboxWorker] = None
         self.worker_running = False
 
     async def open(self, agent: AgentLookup = lambda: None) -> None:
         """`agent` returns Rasa's current agent (None in tests that host the channel alone)."""
-        warn_if_unsigned(self.settings)
-        self.engine = create_log_engine(self.settings.tracker_db_url, self.settings)
-        await asyncio.to_thread(check_reachable, self.engine)
-        applied = await asyncio.to_thread(migrate, self.engine)
-        if applied:
-            logger.info("Conversation-log migrations applied: %s", ", ".join(applied))
+        self.engine = await asyncio.to_thread(shared_engine, self.settings.tracker_db_url, self.settings)
         self.inbox = InboxStore(self.engine)
         self.senders = SenderStore(self.engine)
         self.outbound = OutboundStore(self.engine)
-        self.gateway = TwilioGateway(self.settings)
-        self.dispatcher = OutboundDispatcher(self.gateway, self.outbound, self.senders)
-        processor = TurnProcessor(self.settings, self.inbox, self.senders, self.dispatcher,
+        self.twilio = TwilioClient(self.settings)
+        self.sender = OutboundSender(self.twilio, self.outbound, self.senders)
+        processor = TurnProcessor(self.settings, self.inbox, self.senders, self.outbound, self.sender,
                                   self.on_new_message, self.owner, agent)
         self.worker = InboxWorker(self.settings, self.inbox, processor, self.owner)
 
@@ -86,9 +86,29 @@ class ChannelRuntime:
 
     async def close(self) -> None:
         await self.stop_worker()
-        if self.gateway is not None:
-            await self.gateway.close()
-            self.gateway = None
-        if self.engine is not None:
-            self.engine.dispose()
-            self.engine = None
+        if self.twilio is not None:
+            await self.twilio.close()
+            self.twilio = None
+
+
+def register_lifecycle(bp: Blueprint, runtime: ChannelRuntime) -> None:
+    """The Sanic listeners that open, start, stop and close `runtime` with the server."""
+
+    @bp.listener("before_server_start")
+    async def _open(app: Any, loop: Any) -> None:
+        await runtime.open(agent=lambda: getattr(app.ctx, "agent", None))
+
+    @bp.listener("after_server_start")
+    async def _start(app: Any, loop: Any) -> None:
+        agent = getattr(app.ctx, "agent", None)
+        if agent is not None:  # Rasa loaded it in its own before_server_start listener
+            configure_agent(agent, runtime.settings)
+        runtime.start_worker()
+
+    @bp.listener("before_server_stop")
+    async def _stop(app: Any, loop: Any) -> None:
+        await runtime.stop_worker()
+
+    @bp.listener("after_server_stop")
+    async def _close(app: Any, loop: Any) -> None:
+        await runtime.close()

@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Awaitable, Callable, Dict, List, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
+from rasa_project.backoff import backoff_delay
 from rasa_project.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -49,25 +49,19 @@ class SendResult:
     error_message: Optional[str] = None
 
 
-def backoff_delay(attempt: int, base: float, cap: float) -> float:
-    """Exponential backoff with "equal jitter": half fixed, half random, never above `cap`."""
-    delay = min(cap, base * (2 ** max(attempt - 1, 0)))
-    return delay / 2 + random.uniform(0, delay / 2)
-
-
 def _retryable(exc: BaseException) -> bool:
     if isinstance(exc, TwilioRestException):
         return exc.status == 429 or exc.status >= 500
     return isinstance(exc, (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError))
 
 
-def _describe(exc: BaseException) -> tuple:
+def _describe(exc: BaseException) -> Tuple[Optional[int], str]:
     if isinstance(exc, TwilioRestException):
         return (exc.code or exc.status), f"HTTP {exc.status}: {exc.msg}"
     return None, f"{type(exc).__name__}: {exc}"
 
 
-class TwilioGateway:
+class TwilioClient:
     """Owns the Twilio client and its aiohttp session; create and close it inside the event loop."""
 
     def __init__(self, settings: Settings) -> None:

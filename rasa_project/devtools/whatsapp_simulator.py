@@ -4,7 +4,7 @@ Library part (end-to-end tests use it too): `build_inbound_form` makes exactly t
 an inbound WhatsApp message, `sign`/`post_inbound` sign it with `X-Twilio-Signature` as Twilio does, and
 `wait_for_replies` long-polls the Twilio sandbox for what the bot sent to that number.
 
-Terminal part: `python -m rasa_project.whatsapp_simulator [--from +5215512345678] [--name "Ana López"]
+Terminal part: `python -m rasa_project.devtools.whatsapp_simulator [--from +5215512345678] [--name "Ana López"]
 [--webhook URL] [--sandbox URL]` is a REPL; type as the client, replies print as they reach the sandbox.
 Commands: `/foto <url> [texto]`, `/ubicacion <lat> <lon>`, `/boton <payload> [texto]`, `/salir`.
 Without a TTY it reads stdin lines and, at EOF, waits briefly for pending replies before exiting.
@@ -24,11 +24,11 @@ from typing import Any, Dict, List, Mapping, Sequence, Tuple
 import httpx
 from twilio.request_validator import RequestValidator
 
+from rasa_project.phones import whatsapp_address
 from rasa_project.settings import get_settings
 
 API_VERSION = "2010-04-01"
 POLL_WAIT_SECONDS = 10.0
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 HELP = "Comandos: /foto <url> [texto] · /ubicacion <lat> <lon> · /boton <payload> [texto] · /salir"
 
 
@@ -38,15 +38,6 @@ class RepliesTimeout(TimeoutError):
     def __init__(self, message: str, replies: List[dict]) -> None:
         super().__init__(message)
         self.replies = replies
-
-
-def whatsapp_address(number: str) -> str:
-    """`+52 1 55...`, `52155...` or `whatsapp:+52...` → `whatsapp:+52155...`; anything else is an error."""
-    raw = number.removeprefix("whatsapp:").strip()
-    digits = "+" + re.sub(r"[\s\-().]", "", raw).lstrip("+")
-    if not _E164.match(digits):
-        raise ValueError(f"not an E.164 phone number: {number!r}")
-    return f"whatsapp:{digits}"
 
 
 def _message_type(media: Sequence[Tuple[str, str]], location: Any, button: Any) -> str:

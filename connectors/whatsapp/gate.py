@@ -1,0 +1,76 @@
+"""The channel's own rules for a claimed inbound message, before Rasa sees it.
+
+In order: opt-in keyword (always honoured), opted-out sender (stored, not processed), opt-out keyword,
+per-sender rate limit (counted from the inbox, so it holds across instances), numbered-option mapping
+("2" → that option's payload). The gate keeps the state of its rules (opt-out, the options last sent,
+the rate-limit notice) and says what happens to the message; the turn processor acts on the verdict.
+What Rasa receives is saved as `bot_text` before the turn, so a retry sends Rasa the same text even
+though the options were already forgotten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Optional
+
+from connectors.whatsapp import notices
+from connectors.whatsapp.inbox_store import InboxRow, InboxStore
+from connectors.whatsapp.keywords import is_opt_in, is_opt_out
+from connectors.whatsapp.options import choose_option
+from connectors.whatsapp.sender_store import SenderStore
+from connectors.whatsapp.tables import DONE, OPTED_OUT, RATE_LIMITED
+from rasa_project.metrics import INBOUND_MESSAGES
+from rasa_project.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Either the text Rasa receives, or how the channel handled the message itself."""
+
+    text: Optional[str] = None  # for Rasa; None when handled here
+    status: str = DONE  # the inbox row's final status when handled here
+    notice: Optional[str] = None  # what the channel tells the client when handled here
+    notice_kind: str = "bot"  # the outbound row's kind for that notice
+
+
+class ChannelGate:
+    def __init__(self, settings: Settings, inbox: InboxStore, senders: SenderStore, owner: str) -> None:
+        self.settings = settings
+        self.inbox = inbox
+        self.senders = senders
+        self.owner = owner
+
+    async def check(self, row: InboxRow) -> Verdict:
+        state = await asyncio.to_thread(self.senders.get, row.sender_id)
+        if is_opt_in(row.body):
+            await asyncio.to_thread(self.senders.set_opted_out, row.sender_id, False)
+            logger.info("Sender %s opted in", row.sender_id)
+            return Verdict(notice=notices.OPTED_IN, notice_kind="opt_in")
+        if state.opted_out:
+            INBOUND_MESSAGES.labels(outcome="opted_out").inc()
+            return Verdict(status=OPTED_OUT)
+        if is_opt_out(row.body):
+            await asyncio.to_thread(self.senders.set_opted_out, row.sender_id, True)
+            logger.info("Sender %s opted out", row.sender_id)
+            return Verdict(notice=notices.OPTED_OUT, notice_kind="opt_out")
+        window = self.settings.rate_limit_window_seconds
+        recent = await asyncio.to_thread(self.inbox.count_recent, row.sender_id, row.id,
+                                         row.received_at - timedelta(seconds=window))
+        if recent >= self.settings.rate_limit_messages:
+            INBOUND_MESSAGES.labels(outcome="rate_limited").inc()
+            logger.warning("Sender %s rate limited: %d messages in %.0fs (inbox %d not processed)",
+                           row.sender_id, recent + 1, window, row.id)
+            notify = await asyncio.to_thread(self.senders.take_rate_limit_notice, row.sender_id, window)
+            return Verdict(status=RATE_LIMITED, notice=notices.RATE_LIMITED if notify else None,
+                           notice_kind="rate_limit")
+        chosen = choose_option(row.body, state.options)
+        text = chosen.payload if chosen else row.body
+        await asyncio.to_thread(self.inbox.set_bot_text, row.id, self.owner, text)
+        if state.options:
+            await asyncio.to_thread(self.senders.clear_options, row.sender_id)
+        return Verdict(text=text)
