@@ -34,13 +34,15 @@ run: model
 	$(PY) -m rasa_project run-local
 
 validate: setup
-	$(PY) -m rasa_project.devtools.data_check
+	$(PY) -m rasa_project validate
 
 migrate: setup
 	$(PY) -m rasa_project migrate
 
+# ruff on everything; mypy on the code that runs (its settings, and the checked `# type: ignore`s, in pyproject.toml).
 lint: setup
 	$(BIN)/ruff check actions connectors rasa_project tests bench
+	$(PY) -m mypy
 
 # Every test: data validation, the pytest suites (unit, contract, end-to-end through real
 # processes, Postgres and Redis), Rasa's test stories, and the held-out NLU accuracy check.
@@ -50,7 +52,7 @@ test: model validate
 
 test-rasa: model
 	$(BIN)/rasa test core --stories tests/stories --out results/core --fail-on-prediction-errors
-	$(PY) -m rasa_project.devtools.nlu_check --nlu tests/nlu --min-accuracy 0.95
+	$(PY) -m rasa_project nlu-check --nlu tests/nlu --min-accuracy 0.95
 
 # Rasa's 5-fold cross-validation report under results/nlu (slow: trains 5 models).
 nlu-report: setup

@@ -1,11 +1,15 @@
 """`python -m rasa_project <command>`: the project's command line.
 
+For operators (production):
+  migrate     create or upgrade the conversation-log schema (idempotent)
+  stats       conversation-log analytics as tables (and PNG charts)
+For developers (rasa_project/devtools, imported only by these commands):
   run-local   start the whole assistant offline (sandboxes, action server, Rasa) and chat with it
               through the terminal WhatsApp simulator
   shell       `rasa shell` as a known client, with the booking sandbox and action server started
   model       train the model if domain/config/data changed (cached by their hash)
-  migrate     create or upgrade the conversation-log schema (idempotent)
-  stats       conversation-log analytics as tables (and PNG charts)
+  validate    `rasa data validate`, failing on every warning that matters
+  nlu-check   intent accuracy on the held-out messages (fails below --min-accuracy)
 """
 
 from __future__ import annotations
@@ -17,13 +21,12 @@ from typing import List, Optional
 
 
 def _migrate(_: argparse.Namespace) -> int:
-    from rasa_project.conversation_log.database import check_reachable, create_log_engine
+    from rasa_project.conversation_log.database import open_checked_engine
     from rasa_project.conversation_log.migrations import migrate
     from rasa_project.settings import get_settings
 
     settings = get_settings()
-    engine = create_log_engine(settings.tracker_db_url, settings)
-    check_reachable(engine)
+    engine = open_checked_engine(settings.tracker_db_url, settings)
     applied = migrate(engine)
     print("applied: " + ", ".join(applied) if applied else "schema up to date")
     return 0
@@ -37,17 +40,9 @@ def _model(_: argparse.Namespace) -> int:
 
 
 def _run_local(args: argparse.Namespace) -> int:
-    from rasa_project.devtools.local_stack import LocalStack
-    from rasa_project.devtools.model_cache import ensure_model
-    from rasa_project.devtools.whatsapp_simulator import main as simulator_main
+    from rasa_project.devtools.demo import run
 
-    stack = LocalStack(model=ensure_model(), with_llm=args.llm)
-    print("Starting the assistant (sandboxes, action server, Rasa)… logs in var/logs/", flush=True)
-    with stack:
-        print(f"Ready. Webhook: {stack.webhook_url}  Twilio sandbox: {stack.twilio_url}", flush=True)
-        simulator_argv = ["--webhook", stack.webhook_url, "--sandbox", stack.twilio_url,
-                          "--from", args.phone, "--name", args.name]
-        return simulator_main(simulator_argv) or 0
+    return run(args)
 
 
 def _shell(args: argparse.Namespace) -> int:
@@ -71,6 +66,18 @@ def _stats(args: argparse.Namespace) -> int:
     return stats_main(args.rest)
 
 
+def _validate(_: argparse.Namespace) -> int:
+    from rasa_project.devtools.data_check import main as validate_main
+
+    return validate_main()
+
+
+def _nlu_check(args: argparse.Namespace) -> int:
+    from rasa_project.devtools.nlu_check import main as nlu_check_main
+
+    return nlu_check_main(args.rest)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rasa_project", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -88,8 +95,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     stats = commands.add_parser("stats", help="conversation-log analytics", add_help=False)
     stats.add_argument("rest", nargs=argparse.REMAINDER)
     stats.set_defaults(func=_stats)
+    commands.add_parser("validate", help="rasa data validate, strict").set_defaults(func=_validate)
+    nlu_check = commands.add_parser("nlu-check", help="held-out intent accuracy", add_help=False)
+    nlu_check.add_argument("rest", nargs=argparse.REMAINDER)
+    nlu_check.set_defaults(func=_nlu_check)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.func is not _run_local:  # the chat window logs to var/logs/ instead of the terminal
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return args.func(args)
 
 

@@ -51,7 +51,7 @@ def redis_lock_store_from_url(url: str, key_prefix: Optional[str] = None, socket
 class SettingsLockStore(LockStore):
     """Factory: `SettingsLockStore(endpoint_config=...)` returns the lock store the settings ask for."""
 
-    def __new__(  # type: ignore[misc]
+    def __new__(
         cls, endpoint_config: Any = None, settings: Optional[Settings] = None, **_: Any
     ) -> LockStore:
         settings = settings or get_settings()

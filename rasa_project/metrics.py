@@ -48,4 +48,15 @@ ACTION_API_ERRORS = Counter(
     "Booking-API failures an action apologized for, by the call it was making and the error kind",
     ["during", "kind"],
 )
+VOICE_NOTES = Counter(
+    "whatsapp_voice_notes_total",
+    "Inbound voice notes by outcome: transcribed, or why the polite text-only reply was used (not_configured, "
+    "download_failed, too_large, timeout, http_error, empty, internal_error)",
+    ["outcome"],
+)
+TRANSCRIPTION_LATENCY = Histogram(
+    "whatsapp_voice_note_transcription_seconds",
+    "Time to download and transcribe one voice note (successes and failures)",
+    buckets=(0.25, 0.5, 1, 2, 4, 8, 16, 32),
+)
 INBOX_BACKLOG = Gauge("whatsapp_inbox_backlog", "Inbound messages accepted but not yet processed")

@@ -11,7 +11,7 @@ import functools
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 from rasa_project.phones import whatsapp_address
 
@@ -77,6 +77,8 @@ class Settings:
     booking_api_max_retries: int = 2
     business_timezone: str = "America/Mexico_City"
     business_name: str = "Estudio Equilibrio"
+    # no free cancel or change this close to the start; the bot says so and calls nothing (0 = off)
+    change_notice_hours: float = 12.0
 
     # LLM phrasing on OpenRouter (or any OpenAI-compatible server)
     openrouter_base_url: str = OPENROUTER_DEFAULT_BASE_URL
@@ -88,6 +90,13 @@ class Settings:
     llm_timeout_seconds: float = 4.0
     llm_skip_intents: Tuple[str, ...] = ("saludo", "despedida", "ayuda")
     llm_history_turns: int = 4
+
+    # Voice notes: transcription on any OpenAI-compatible server (`POST {url}/audio/transcriptions`); no URL = off
+    transcription_api_url: str = ""
+    transcription_api_key: str = ""
+    transcription_model: str = "whisper-1"
+    transcription_timeout_seconds: float = 20.0
+    voice_note_max_bytes: int = 16 * 1024 * 1024
 
     # Local sandboxes (the README's run command)
     sandbox_booking_db_url: str = f"sqlite:///{LOCAL_STATE_DIR / 'booking_sandbox.db'}"
@@ -107,7 +116,7 @@ class Settings:
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> Settings:
         """Build settings from `environ` (default: the process environment); unset keeps the default."""
         env = os.environ if environ is None else environ
-        values = {}
+        values: Dict[str, Any] = {}
         for f in fields(cls):
             raw = env.get(f.name.upper())
             if raw is None or raw == "":

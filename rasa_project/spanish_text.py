@@ -85,3 +85,10 @@ ORDINALS: Dict[str, int] = {
     "tercera": 3, "tercero": 3, "3ra": 3, "3ro": 3, "cuarta": 4, "cuarto": 4, "quinta": 5, "quinto": 5,
     "ultima": -1, "ultimo": -1,
 }  # fmt: skip
+# Days named relative to today, in days from today; the negative ones are already gone (a booking
+# for them is impossible, so the date reader asks instead of guessing).
+RELATIVE_DAYS: Dict[str, int] = {
+    "hoy": 0, "manana": 1, "pasado manana": 2, "ayer": -1, "anoche": -1, "anteayer": -2, "antier": -2,
+}  # fmt: skip
+# Parts of the day a client names instead of an hour ("por la tarde"); "madrugada" counts as morning.
+PARTS_OF_DAY: Dict[str, str] = {"manana": "manana", "tarde": "tarde", "noche": "noche", "madrugada": "manana"}

@@ -46,7 +46,7 @@ class WhatsAppInput(InputChannel):
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         """For proactive messages (reminders): status callbacks need `webhook_public_url`."""
-        runtime = self.runtime
-        if runtime is None or runtime.sender is None or runtime.senders is None:
+        parts = self.runtime.parts if self.runtime is not None else None
+        if parts is None:
             return None
-        return WhatsAppOutput(runtime.sender, runtime.senders, public_base_url=self.settings.webhook_public_url or None)
+        return WhatsAppOutput(parts.sender, parts.senders, public_base_url=self.settings.webhook_public_url or None)

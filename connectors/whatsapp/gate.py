@@ -45,16 +45,18 @@ class ChannelGate:
         self.senders = senders
         self.owner = owner
 
-    async def check(self, row: InboxRow) -> Verdict:
+    async def check(self, row: InboxRow, text: Optional[str] = None) -> Verdict:
+        """`text`: what the client said when it is not the stored body (a voice note's transcript)."""
+        body = row.body if text is None else text
         state = await asyncio.to_thread(self.senders.get, row.sender_id)
-        if is_opt_in(row.body):
+        if is_opt_in(body):
             await asyncio.to_thread(self.senders.set_opted_out, row.sender_id, False)
             logger.info("Sender %s opted in", row.sender_id)
             return Verdict(notice=notices.OPTED_IN, notice_kind="opt_in")
         if state.opted_out:
             INBOUND_MESSAGES.labels(outcome="opted_out").inc()
             return Verdict(status=OPTED_OUT)
-        if is_opt_out(row.body):
+        if is_opt_out(body):
             await asyncio.to_thread(self.senders.set_opted_out, row.sender_id, True)
             logger.info("Sender %s opted out", row.sender_id)
             return Verdict(notice=notices.OPTED_OUT, notice_kind="opt_out")
@@ -68,9 +70,9 @@ class ChannelGate:
             notify = await asyncio.to_thread(self.senders.take_rate_limit_notice, row.sender_id, window)
             return Verdict(status=RATE_LIMITED, notice=notices.RATE_LIMITED if notify else None,
                            notice_kind="rate_limit")
-        chosen = choose_option(row.body, state.options)
-        text = chosen.payload if chosen else row.body
-        await asyncio.to_thread(self.inbox.set_bot_text, row.id, self.owner, text)
+        chosen = choose_option(body, state.options)
+        for_rasa = chosen.payload if chosen else body
+        await asyncio.to_thread(self.inbox.set_bot_text, row.id, self.owner, for_rasa)
         if state.options:
             await asyncio.to_thread(self.senders.clear_options, row.sender_id)
-        return Verdict(text=text)
+        return Verdict(text=for_rasa)

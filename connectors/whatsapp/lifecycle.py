@@ -20,6 +20,7 @@ import logging
 import os
 import socket
 import uuid
+from dataclasses import dataclass
 from typing import Any, Optional
 
 from sanic import Blueprint
@@ -35,6 +36,7 @@ from connectors.whatsapp.twilio_client import TwilioClient
 from connectors.whatsapp.worker import InboxWorker
 from rasa_project.conversation_log.database import shared_engine
 from rasa_project.settings import Settings
+from rasa_project.transcription import Transcriber
 
 logger = logging.getLogger(__name__)
 
@@ -46,49 +48,67 @@ def warn_if_unsigned(settings: Settings) -> None:
             "who can reach it can impersonate any client. Never run like this in production. !!!")
 
 
+class ChannelNotOpen(RuntimeError):
+    """A route or the output channel was used before `before_server_start` opened the runtime."""
+
+
+@dataclass(frozen=True)
+class ChannelParts:
+    """Everything the channel built when the server started, each piece handed its collaborators."""
+
+    engine: Engine
+    inbox: InboxStore
+    senders: SenderStore
+    outbound: OutboundStore
+    twilio: TwilioClient
+    sender: OutboundSender
+    worker: InboxWorker
+    transcriber: Optional[Transcriber]
+
+
 class ChannelRuntime:
     def __init__(self, settings: Settings, on_new_message: OnNewMessage) -> None:
         self.settings = settings
         self.on_new_message = on_new_message
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.engine: Optional[Engine] = None
-        self.inbox: Optional[InboxStore] = None
-        self.senders: Optional[SenderStore] = None
-        self.outbound: Optional[OutboundStore] = None
-        self.twilio: Optional[TwilioClient] = None
-        self.sender: Optional[OutboundSender] = None
-        self.worker: Optional[InboxWorker] = None
+        self.parts: Optional[ChannelParts] = None
         self.worker_running = False
+
+    @property
+    def opened(self) -> ChannelParts:
+        if self.parts is None:
+            raise ChannelNotOpen("WhatsApp channel runtime not opened (before_server_start did not run)")
+        return self.parts
 
     async def open(self, agent: AgentLookup = lambda: None) -> None:
         """`agent` returns Rasa's current agent (None in tests that host the channel alone)."""
-        self.engine = await asyncio.to_thread(shared_engine, self.settings.tracker_db_url, self.settings)
-        self.inbox = InboxStore(self.engine)
-        self.senders = SenderStore(self.engine)
-        self.outbound = OutboundStore(self.engine)
-        self.twilio = TwilioClient(self.settings)
-        self.sender = OutboundSender(self.twilio, self.outbound, self.senders)
-        processor = TurnProcessor(self.settings, self.inbox, self.senders, self.outbound, self.sender,
-                                  self.on_new_message, self.owner, agent)
-        self.worker = InboxWorker(self.settings, self.inbox, processor, self.owner)
+        engine = await asyncio.to_thread(shared_engine, self.settings.tracker_db_url, self.settings)
+        inbox, senders, outbound = InboxStore(engine), SenderStore(engine), OutboundStore(engine)
+        twilio = TwilioClient(self.settings)
+        sender = OutboundSender(twilio, outbound, senders)
+        transcriber = Transcriber.from_settings(self.settings)
+        processor = TurnProcessor(self.settings, inbox, senders, outbound, sender, self.on_new_message,
+                                  self.owner, agent, transcriber)
+        worker = InboxWorker(self.settings, inbox, processor, self.owner)
+        self.parts = ChannelParts(engine, inbox, senders, outbound, twilio, sender, worker, transcriber)
 
     def start_worker(self) -> None:
-        if self.worker is None:
-            raise RuntimeError("WhatsApp channel runtime not opened (before_server_start did not run)")
-        self.worker.start()
+        self.opened.worker.start()
         self.worker_running = True
         logger.info("WhatsApp inbox worker %s started", self.owner)
 
     async def stop_worker(self, grace_seconds: float = 10.0) -> None:
-        if self.worker is not None and self.worker_running:
+        if self.parts is not None and self.worker_running:
             self.worker_running = False
-            await self.worker.stop(grace_seconds)
+            await self.parts.worker.stop(grace_seconds)
 
     async def close(self) -> None:
         await self.stop_worker()
-        if self.twilio is not None:
-            await self.twilio.close()
-            self.twilio = None
+        if self.parts is not None:
+            await self.parts.twilio.close()
+            if self.parts.transcriber is not None:
+                await self.parts.transcriber.aclose()
+            self.parts = None
 
 
 def register_lifecycle(bp: Blueprint, runtime: ChannelRuntime) -> None:

@@ -22,7 +22,7 @@ from sanic.response import HTTPResponse
 
 from connectors.whatsapp import paths
 from connectors.whatsapp.inbound import InvalidInbound, parse_inbound_form
-from connectors.whatsapp.lifecycle import ChannelRuntime, register_lifecycle
+from connectors.whatsapp.lifecycle import ChannelNotOpen, ChannelRuntime, register_lifecycle
 from connectors.whatsapp.signature import public_base_url, signature_valid, signed_url
 from rasa_project.health import collect_health
 from rasa_project.metrics import ACK_LATENCY, INBOUND_MESSAGES, OUTBOUND_SENDS
@@ -65,7 +65,7 @@ def verified(runtime: ChannelRuntime, request: Request) -> bool:
 
 def _int(value: Optional[str]) -> Optional[int]:
     try:
-        return int(value) if value not in (None, "") else None
+        return int(value) if value else None
     except ValueError:
         return None
 
@@ -78,8 +78,8 @@ def build_blueprint(runtime: ChannelRuntime) -> Blueprint:
     async def health(_: Request) -> HTTPResponse:
         db_ok, backlog = True, None
         try:
-            backlog = await asyncio.to_thread(runtime.inbox.backlog)
-        except (sa.exc.SQLAlchemyError, AttributeError) as exc:
+            backlog = await asyncio.to_thread(runtime.opened.inbox.backlog)
+        except (sa.exc.SQLAlchemyError, ChannelNotOpen) as exc:
             db_ok = False
             logger.error("Health: conversation-log database unreachable (%s: %s)", type(exc).__name__, exc)
         healthy = db_ok and runtime.worker_running
@@ -91,7 +91,7 @@ def build_blueprint(runtime: ChannelRuntime) -> Blueprint:
     async def full_health(request: Request) -> HTTPResponse:
         """Everything a turn needs: model, action server, conversation log, booking API, LLM."""
         ok, report = await collect_health(runtime.settings, agent=getattr(request.app.ctx, "agent", None),
-                                          engine=runtime.engine)
+                                          engine=runtime.parts.engine if runtime.parts else None)
         report["worker_running"] = runtime.worker_running
         ok = ok and runtime.worker_running
         report["ok"] = ok
@@ -114,7 +114,8 @@ def build_blueprint(runtime: ChannelRuntime) -> Blueprint:
             logger.warning("Rejected inbound webhook: %s", exc)
             return response.json({"error": str(exc)}, status=400)
         try:
-            row_id = await asyncio.to_thread(runtime.inbox.accept, message, request_public_base(runtime, request))
+            inbox = runtime.opened.inbox
+            row_id = await asyncio.to_thread(inbox.accept, message, request_public_base(runtime, request))
         except sa.exc.SQLAlchemyError as exc:
             INBOUND_MESSAGES.labels(outcome="store_failed").inc()
             logger.error("Inbound %s NOT stored (%s: %s); answering 503 so Twilio retries",
@@ -125,7 +126,7 @@ def build_blueprint(runtime: ChannelRuntime) -> Blueprint:
             logger.info("Inbound %s already accepted; acknowledged again", message.message_sid)
         else:
             INBOUND_MESSAGES.labels(outcome="accepted").inc()
-            runtime.worker.wake(message.sender_id)
+            runtime.opened.worker.wake(message.sender_id)
         ACK_LATENCY.observe(time.perf_counter() - started)
         return _twiml_ack()
 
@@ -140,7 +141,7 @@ def build_blueprint(runtime: ChannelRuntime) -> Blueprint:
             return response.json({"error": "MessageSid and MessageStatus are required"}, status=400)
         error_code = _int(form.get("ErrorCode"))
         try:
-            known = await asyncio.to_thread(runtime.outbound.record_status, sid, state, error_code)
+            known = await asyncio.to_thread(runtime.opened.outbound.record_status, sid, state, error_code)
         except sa.exc.SQLAlchemyError as exc:
             logger.error("Status %s for %s NOT recorded (%s: %s)", state, sid, type(exc).__name__, exc)
             return response.text("temporarily unavailable", status=503)

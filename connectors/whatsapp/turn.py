@@ -1,7 +1,8 @@
 """One claimed inbox message → the channel's gate, then a Rasa turn, then its final status.
 
-The gate (`gate.py`) may answer the message itself (opt-out, rate limit...); otherwise Rasa runs the
-turn with an output channel bound to this message. A failing turn is retried with backoff up to
+A voice note is first replaced by its transcript (`voice.py`; the client is shown "🎤 Entendí: «…»"
+before the answer). The gate (`gate.py`) may answer the message itself (opt-out, rate limit...);
+otherwise Rasa runs the turn with an output channel bound to this message. A failing turn is retried with backoff up to
 `inbox_max_attempts`, then marked failed; never dropped silently. A retry does not answer twice
 (`retried_turn.py`): a turn Rasa already logged is not run again, and replies an earlier attempt sent
 are not sent again. The lease on the row is renewed while the turn runs, so a slow turn is not taken
@@ -18,6 +19,7 @@ from typing import Any, Awaitable, Callable, Optional
 from rasa.core.channels.channel import UserMessage
 
 from connectors.whatsapp.gate import ChannelGate
+from connectors.whatsapp.inbound import MEDIA_PAYLOAD
 from connectors.whatsapp.inbox_store import InboxRow, InboxStore
 from connectors.whatsapp.outbound_store import OutboundStore
 from connectors.whatsapp.output import WhatsAppOutput
@@ -26,22 +28,26 @@ from connectors.whatsapp.retried_turn import RetriedTurn, turn_already_logged
 from connectors.whatsapp.sender import OutboundSender
 from connectors.whatsapp.sender_store import SenderStore
 from connectors.whatsapp.tables import DONE, FAILED
+from connectors.whatsapp.voice import voice_media, voice_metadata, voice_text
 from rasa_project.backoff import backoff_delay
 from rasa_project.metrics import TURN_LATENCY, TURNS
 from rasa_project.settings import Settings
+from rasa_project.transcription import Transcriber
 
 logger = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 AgentLookup = Callable[[], Optional[Any]]
 MAX_RETRY_DELAY_SECONDS = 60.0
+VOICE_ECHO = "🎤 Entendí: «{}»"
 
 
 class TurnProcessor:
     def __init__(self, settings: Settings, inbox: InboxStore, senders: SenderStore, outbound: OutboundStore,
                  sender: OutboundSender, on_new_message: OnNewMessage, owner: str,
-                 agent: AgentLookup = lambda: None) -> None:
-        """`agent`: Rasa's current agent (it can be replaced at run time), for a retry's tracker check."""
+                 agent: AgentLookup = lambda: None, transcriber: Optional[Transcriber] = None) -> None:
+        """`agent`: Rasa's current agent (it can be replaced at run time), for a retry's tracker check;
+        `transcriber`: voice notes are transcribed when set (None: the polite "text only" reply)."""
         self.settings = settings
         self.inbox = inbox
         self.senders = senders
@@ -51,6 +57,7 @@ class TurnProcessor:
         self.on_new_message = on_new_message
         self.owner = owner
         self.agent = agent
+        self.transcriber = transcriber
 
     async def _finish(self, row: InboxRow, status: str, error: Optional[str] = None) -> None:
         if not await asyncio.to_thread(self.inbox.finish, row.id, self.owner, status, error):
@@ -81,28 +88,36 @@ class TurnProcessor:
         heartbeat = asyncio.create_task(self._keep_lease(row.id))
         try:
             retry = await RetriedTurn.load(self.outbound, row.id, row.attempts)
+            output = self._output(row, retry)
+            metadata = dict(row.metadata)
             if row.bot_text is None:
-                verdict = await self.gate.check(row)
+                voice = await voice_text(row.metadata, self.transcriber, text=row.body)
+                metadata.update(voice_metadata(voice))
+                verdict = await self.gate.check(row, voice.text if voice.is_voice_note else None)
                 if verdict.text is None:
                     if verdict.notice:
                         await self._output(row, retry, verdict.notice_kind).send_one(
                             row.sender_id, verdict.notice, allow_opted_out=True)
                     await self._finish(row, verdict.status)
                     return
-                bot_text = verdict.text
+                bot_text: Optional[str] = verdict.text
+                transcript = voice.transcript
             else:
                 bot_text = row.bot_text
+                transcript = bot_text if voice_media(row.metadata, row.body) and bot_text != MEDIA_PAYLOAD else None
+                if transcript is not None:
+                    metadata["voice"] = {"transcript": transcript}
                 if await turn_already_logged(self.agent(), row.sender_id, row.message_sid):
                     logger.info("Inbox message %d: Rasa had logged its turn before the attempt stopped; "
                                 "not run again", row.id)
                     bot_text = None
             if bot_text is not None:
-                metadata = dict(row.metadata)
                 if bot_text != row.body:
                     metadata["original_text"] = row.body
-                await self.on_new_message(UserMessage(bot_text, self._output(row, retry), row.sender_id,
-                                                      input_channel=CHANNEL_NAME, message_id=row.message_sid,
-                                                      metadata=metadata))
+                if transcript is not None:  # the first reply shows what was understood (reply 0 on a retry too)
+                    await output.send_one(row.sender_id, VOICE_ECHO.format(transcript))
+                await self.on_new_message(UserMessage(bot_text, output, row.sender_id, input_channel=CHANNEL_NAME,
+                                                      message_id=row.message_sid, metadata=metadata))
         except asyncio.CancelledError:
             await asyncio.shield(asyncio.to_thread(self.inbox.release, row.id, self.owner))
             raise

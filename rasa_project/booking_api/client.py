@@ -250,7 +250,7 @@ class BookingApiClient:
             error = response.json().get("error") or {}
             code = error.get("code") if isinstance(error.get("code"), str) else None
             message = str(error.get("message") or message)
-            details = error.get("details") if isinstance(error.get("details"), dict) else {}
+            details = dict(error["details"]) if isinstance(error.get("details"), dict) else {}
         except (ValueError, AttributeError):
             pass  # a proxy's HTML error page: the status alone decides
         status = response.status_code

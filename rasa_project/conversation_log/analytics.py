@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from decimal import Decimal
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -97,7 +97,7 @@ def user_conversation_stats(engine: Engine, sender: Optional[str] = None) -> Lis
     return rows
 
 
-REPORTS = {
+REPORTS: Dict[str, Callable[[Engine], List[Row]]] = {
     "conversations": conversation_stats,
     "intents": intent_stats,
     "errors": error_stats,

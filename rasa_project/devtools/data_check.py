@@ -1,4 +1,4 @@
-"""`python -m rasa_project.devtools.data_check`: `rasa data validate`, failing on every warning that matters.
+"""`python -m rasa_project validate`: `rasa data validate`, failing on every warning that matters.
 
 Rasa cannot see responses that custom actions render, so it warns that they are "not used in any
 story or rule"; tests/unit/test_project_consistency.py checks those properly (every response is used

@@ -16,13 +16,24 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 import httpx
 
 from rasa_project.settings import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
+
+
+Progress = Callable[[str, str], None]
+
+
+class StackFailed(RuntimeError):
+    """A process of the stack died or never answered; `log` is where it wrote why."""
+
+    def __init__(self, name: str, log: Path, reason: str) -> None:
+        super().__init__(f"{name} {reason}; see {log}")
+        self.name, self.log, self.reason = name, log, reason
 
 
 def free_port() -> int:
@@ -154,20 +165,56 @@ class LocalStack:
         ]
         return Process(name, argv, f"http://127.0.0.1:{port}/webhooks/whatsapp/")
 
-    def start(self, timeout: float = 240.0) -> LocalStack:
-        """Start every process and wait until each answers; on failure, stop what was started."""
+    def start(self, timeout: float = 240.0, progress: Optional[Progress] = None) -> LocalStack:
+        """Start every process and wait until each answers; on failure, stop what was started.
+
+        `progress(name, state)` hears "starting" for each process, then "ready" as each answers (in
+        whatever order they come up)."""
         try:
             for process in self.processes:
                 self.start_process(process)
-            for process in self.processes:
-                self.wait_ready(process, timeout)
+                if progress is not None:
+                    progress(process.name, "starting")
+            self.wait_all_ready(timeout, progress)
         except BaseException:
             self.stop()
             raise
         return self
 
+    def wait_all_ready(self, timeout: float, progress: Optional[Progress] = None) -> None:
+        """Poll every process until all answer; raises `StackFailed` naming the first that died or hung."""
+        deadline = time.monotonic() + timeout
+        waiting = list(self.processes)
+        while waiting:
+            for process in list(waiting):
+                self._check_alive(process)
+                if self._answers(process):
+                    waiting.remove(process)
+                    if progress is not None:
+                        progress(process.name, "ready")
+            if waiting and time.monotonic() > deadline:
+                process = waiting[0]
+                raise StackFailed(process.name, self.log_path(process),
+                                  f"not ready after {timeout:.0f} s at {process.ready_url}")
+            if waiting:
+                time.sleep(0.3)
+
+    def log_path(self, process: Process) -> Path:
+        return self.log_dir / f"{process.name}.log"
+
+    def _check_alive(self, process: Process) -> None:
+        if process.popen is not None and process.popen.poll() is not None:
+            raise StackFailed(process.name, self.log_path(process), f"exited with {process.popen.returncode}")
+
+    @staticmethod
+    def _answers(process: Process) -> bool:
+        try:
+            return httpx.get(process.ready_url, headers=process.ready_headers, timeout=2).status_code < 500
+        except httpx.HTTPError:
+            return False
+
     def start_process(self, process: Process) -> None:
-        log = open(self.log_dir / f"{process.name}.log", "ab")
+        log = open(self.log_path(process), "ab")
         process.popen = subprocess.Popen(
             process.argv, cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -177,18 +224,12 @@ class LocalStack:
     def wait_ready(self, process: Process, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if process.popen is not None and process.popen.poll() is not None:
-                raise RuntimeError(
-                    f"{process.name} exited with {process.popen.returncode}; "
-                    f"see {self.log_dir / (process.name + '.log')}"
-                )
-            try:
-                if httpx.get(process.ready_url, headers=process.ready_headers, timeout=2).status_code < 500:
-                    return
-            except httpx.HTTPError:
-                pass
+            self._check_alive(process)
+            if self._answers(process):
+                return
             time.sleep(0.3)
-        raise TimeoutError(f"{process.name} not ready after {timeout:.0f} s at {process.ready_url}")
+        reason = f"not ready after {timeout:.0f} s at {process.ready_url}"
+        raise StackFailed(process.name, self.log_path(process), reason)
 
     def process(self, name: str) -> Process:
         return next(p for p in self.processes if p.name == name)

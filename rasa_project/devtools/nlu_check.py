@@ -1,4 +1,4 @@
-"""`python -m rasa_project.devtools.nlu_check --nlu FILE --min-accuracy 0.95`: intent accuracy on held-out data.
+"""`python -m rasa_project nlu-check --nlu FILE --min-accuracy 0.95`: intent accuracy on held-out data.
 
 Runs `rasa test nlu` on messages the model never saw, writes Rasa's reports under results/, prints
 the accuracy and the worst intents, and fails below the threshold. This is the number to watch
@@ -12,17 +12,18 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Optional, Sequence
 
 from rasa_project.settings import PROJECT_ROOT
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rasa_project nlu-check", description=__doc__)
     parser.add_argument("--nlu", default="tests/nlu", help="a file or a folder of held-out NLU data")
     parser.add_argument("--model", default=None)
     parser.add_argument("--out", default="results/heldout")
     parser.add_argument("--min-accuracy", type=float, default=0.95)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     rasa = str(Path(sys.executable).with_name("rasa"))
     command = [rasa, "test", "nlu", "--nlu", args.nlu, "--out", args.out]
     if args.model:

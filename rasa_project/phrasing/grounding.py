@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Dict, Hashable, List, Mapping, Set, Tuple
+from typing import Any, Dict, Hashable, List, Mapping, Set, Tuple, cast
 
 from rasa_project.phrasing.claims import SEPARATOR, TOKEN, Claim, extract_claims, normalize_id
 from rasa_project.phrasing.types import REASON_EMPTY_OUTPUT, REASON_GROUNDING_FAILED, REASON_TOO_LONG
@@ -53,7 +53,8 @@ class Grounds:
         elif kind == "id":
             numbers.update(Decimal(d) for d in re.findall(r"\d+", claim.snippet))
         elif kind == "date":
-            for month, day in claim.values:  # type: ignore[misc]
+            for month_day in claim.values:
+                month, day = cast(Tuple[int, int], month_day)
                 self.date_years.setdefault((month, day), set()).add(claim.year)
                 weekdays = self.date_weekdays.setdefault((month, day), set())
                 if claim.weekday is not None:
@@ -137,7 +138,8 @@ def is_grounded(claim: Claim, grounds: Grounds) -> bool:
             d == day and claim.weekday in grounds.date_weekdays.get((m, d), set()) for (m, d) in grounds.date_years
         )
     if kind == "time":
-        return bool(claim.values & grounds.of("time")) or bool(claim.duration_of & grounds.of("number"))
+        numbers = grounds.of("number")
+        return not claim.values.isdisjoint(grounds.of("time")) or any(d in numbers for d in claim.duration_of)
     if kind == "money":
         currency_ok = claim.currency is None or claim.currency in grounds.of("currency")
         return currency_ok and bool(claim.values & grounds.of("money"))

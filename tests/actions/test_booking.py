@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.booking import ActionAgendarCita, ActionAskHorario, ValidateAgendarForm
 from actions.services import Services
 from rasa_project.booking_api import BookingApiClient
-from tests.actions.conftest import ANA, LUCIA, TZ, UNKNOWN, make_tracker, slot_events
+from tests.actions.support import ANA, LUCIA, TZ, UNKNOWN, make_tracker, slot_events
 from tests.support.booking_sandbox import Sandbox
 
 SPANISH_DAYS = ["lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"]

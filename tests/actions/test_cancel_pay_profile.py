@@ -14,7 +14,7 @@ from actions.packages import ActionAskPaquete, ActionPagarServicio, ValidatePaga
 from actions.profile import ActionActualizarPerfil, ValidatePerfilForm
 from actions.services import Services
 from rasa_project.booking_api import BookingApiClient
-from tests.actions.conftest import ANA, LUCIA, MARTIN, make_tracker, slot_events
+from tests.actions.support import ANA, LUCIA, MARTIN, make_tracker, slot_events
 from tests.support.booking_sandbox import Sandbox
 
 

@@ -12,7 +12,7 @@ from actions.schedule import ActionConsultarHorarios
 from actions.services import Services
 from actions.session import ActionSessionStart
 from actions.status import ActionConsultaEstado
-from tests.actions.conftest import ANA, LUCIA, UNKNOWN, make_tracker, slot_events, texts
+from tests.actions.support import ANA, LUCIA, UNKNOWN, make_tracker, slot_events, texts
 from tests.support.booking_sandbox import Sandbox
 
 

@@ -5,7 +5,7 @@ import asyncio
 import httpx
 
 from rasa_project.devtools.whatsapp_simulator import build_inbound_form, post_inbound, sign
-from tests.connector.conftest import AUTH_TOKEN, eventually
+from tests.connector.support import AUTH_TOKEN, eventually
 
 NUMBER = "+5215511110001"
 

@@ -9,7 +9,7 @@ from connectors.whatsapp.inbox_store import InboxStore
 from rasa_project.conversation_log.database import create_log_engine
 from rasa_project.conversation_log.migrations import migrate
 from rasa_project.devtools.whatsapp_simulator import build_inbound_form, post_inbound
-from tests.connector.conftest import AUTH_TOKEN, eventually
+from tests.connector.support import AUTH_TOKEN, eventually
 
 A, B, C = "+5215522220001", "+5215522220002", "+5215522220003"
 

@@ -18,7 +18,7 @@ from connectors.whatsapp.outbound_store import OutboundStore
 from rasa_project.conversation_log.database import create_log_engine
 from rasa_project.conversation_log.migrations import migrate
 from rasa_project.devtools.whatsapp_simulator import build_inbound_form
-from tests.connector.conftest import ACCOUNT_SID, AUTH_TOKEN, eventually
+from tests.connector.support import ACCOUNT_SID, AUTH_TOKEN, eventually
 
 A, B = "+5215533330001", "+5215533330002"
 

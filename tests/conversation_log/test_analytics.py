@@ -14,8 +14,7 @@ from rasa_project.conversation_log.migrations import migrate
 from rasa_project.conversation_log.migrations.m0005_analytics import fallback_threshold
 from rasa_project.conversation_log.tracker_store import WindowedSQLTrackerStore
 from rasa_project.settings import Settings
-
-from .helpers import domain
+from tests.conversation_log.support import domain
 
 DAY1 = dt.datetime(2026, 3, 10, 15, 0, tzinfo=dt.timezone.utc).timestamp()
 DAY2 = DAY1 + 86400

@@ -15,8 +15,7 @@ from sqlalchemy.engine import make_url
 from rasa_project.conversation_log.database import DatabaseUnavailable
 from rasa_project.conversation_log.tracker_store import WindowedSQLTrackerStore, unwrap_fail_safe
 from rasa_project.settings import Settings
-
-from .helpers import domain, session_start, turn, user
+from tests.conversation_log.support import domain, session_start, turn, user
 
 WINDOW = 30
 

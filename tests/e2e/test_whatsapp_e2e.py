@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from rasa_project.devtools.local_stack import LocalStack
 from rasa_project.devtools.whatsapp_simulator import build_inbound_form, post_inbound
-from tests.e2e.conftest import BOOKING_TOKEN, WhatsAppClient
+from tests.e2e.support import BOOKING_TOKEN, WhatsAppClient
 
 pytestmark = pytest.mark.e2e
 

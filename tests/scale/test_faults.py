@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from rasa_project.devtools.local_stack import LocalStack
-from tests.scale.conftest import (
+from tests.scale.support import (
     GREETING,
     MENU,
     booking_admin,

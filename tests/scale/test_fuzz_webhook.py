@@ -27,7 +27,7 @@ from rasa_project.devtools.throwaway_db import throwaway_database
 from rasa_project.devtools.whatsapp_simulator import build_inbound_form, post_inbound, wait_for_replies
 from rasa_project.sandboxes.twilio_api import create_app
 from rasa_project.settings import Settings
-from tests.connector.conftest import ACCOUNT_SID, AUTH_TOKEN, Channel, echo
+from tests.connector.support import ACCOUNT_SID, AUTH_TOKEN, Channel, echo
 from tests.scale.fuzz_bodies import FORM, FuzzCase, HostileForms, encode_pairs, signed_params
 
 pytestmark = pytest.mark.slow

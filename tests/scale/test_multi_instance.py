@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from rasa_project.devtools.local_stack import LocalStack
-from tests.scale.conftest import (
+from tests.scale.support import (
     GREETING,
     MENU,
     events_of,

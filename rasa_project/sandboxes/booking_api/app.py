@@ -10,7 +10,7 @@ import asyncio
 import html
 from datetime import datetime, timezone
 from functools import partial
-from typing import Any, Callable, Dict
+from typing import Any, AsyncIterator, Callable, Dict
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -41,14 +41,12 @@ def create_app(db_url: str, token: str, tz: str, now: Callable[[], datetime] = u
     app[STORE] = store
     app[CONTROLS] = controls
 
-    async def start(_app: web.Application) -> None:
+    async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await asyncio.to_thread(store.ensure_seeded)
-
-    async def stop(_app: web.Application) -> None:
+        yield
         await asyncio.to_thread(store.engine.dispose)
 
-    app.on_startup.append(start)
-    app.on_cleanup.append(stop)
+    app.cleanup_ctx.append(lifecycle)
     r = app.router
     r.add_get("/services", list_services)
     r.add_get("/packages", list_packages)

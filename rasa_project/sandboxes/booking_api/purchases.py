@@ -56,7 +56,7 @@ class PurchaseRules:
         with self.engine.begin() as conn:
             purchase_id = row_id(PURCHASE_PREFIX, PURCHASE_OFFSET, purchase_ref)
             row = self._purchase_row(conn, purchase_id) if purchase_id is not None else None
-            if row is None:
+            if row is None or purchase_id is None:
                 raise not_found("purchase_not_found", "No encontramos ese pago.", purchase_id=purchase_ref)
             if self.render.purchase_status(row) == "pending":
                 conn.execute(

@@ -8,6 +8,7 @@ bookings queue for the write lock instead of failing with "database is locked" o
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
@@ -146,12 +147,12 @@ def create_sandbox_engine(url: str) -> Engine:
     engine = sa.create_engine(parsed, future=True, connect_args={"check_same_thread": False, "timeout": 30})
 
     @sa.event.listens_for(engine, "connect")
-    def _no_pysqlite_transactions(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+    def _no_pysqlite_transactions(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         dbapi_connection.execute("PRAGMA foreign_keys = ON")
 
     @sa.event.listens_for(engine, "begin")
-    def _begin_immediate(conn):  # type: ignore[no-untyped-def]
+    def _begin_immediate(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine

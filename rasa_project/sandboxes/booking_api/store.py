@@ -216,7 +216,7 @@ class BookingStore(PurchaseRules):
             self._client_row(conn, phone)
             booking_id = row_id(BOOKING_PREFIX, BOOKING_OFFSET, booking_ref)
             row = self._booking_row(conn, booking_id) if booking_id is not None else None
-            if row is None or row.client_phone != phone:
+            if row is None or booking_id is None or row.client_phone != phone:
                 raise not_found("booking_not_found", "No encontramos esa reserva.", booking_id=booking_ref)
             if row.status == "cancelled":
                 raise conflict(

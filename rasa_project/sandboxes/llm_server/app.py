@@ -11,7 +11,7 @@ import asyncio
 import json
 import math
 import time
-from typing import Any, Dict
+from typing import Any, AsyncIterator, Dict
 
 from aiohttp import web
 
@@ -114,15 +114,16 @@ def create_app(*, latency_ms: float = 0) -> web.Application:
     state = SandboxState(default_latency_ms=float(latency_ms), latency_ms=float(latency_ms))
     app[STATE_KEY] = state
 
-    async def on_startup(_: web.Application) -> None:
+    async def lifecycle(_: web.Application) -> AsyncIterator[None]:
         state.stopping = asyncio.Event()
+        yield
 
     async def on_shutdown(_: web.Application) -> None:
         if state.stopping is not None:
             state.stopping.set()
 
-    app.on_startup.append(on_startup)
-    app.on_shutdown.append(on_shutdown)
+    app.cleanup_ctx.append(lifecycle)
+    app.on_shutdown.append(on_shutdown)  # type: ignore[arg-type]
     app.router.add_post("/chat/completions", chat_completions)
     app.router.add_post("/v1/chat/completions", chat_completions)
     add_control_routes(app, state)

@@ -1,4 +1,5 @@
-"""A local stand-in for the slice of Twilio's REST API the assistant uses (Messages, status callbacks).
+"""A local stand-in for the slice of Twilio's REST API the assistant uses (Messages, status callbacks,
+inbound media behind Basic auth and a 307 to expiring storage: see `media.py`).
 
 Run it with `python -m rasa_project.sandboxes.twilio_api [--host 127.0.0.1] [--port 8082]`, or build it
 in-process with `create_app(account_sid, auth_token, status_delays=...)`.
@@ -20,5 +21,6 @@ Test controls (not Twilio's API, no auth) live under `/_sandbox/`: see `controls
 """
 
 from rasa_project.sandboxes.twilio_api.app import create_app, sandbox_store
+from rasa_project.sandboxes.twilio_api.media import media_store
 
-__all__ = ["create_app", "sandbox_store"]
+__all__ = ["create_app", "media_store", "sandbox_store"]

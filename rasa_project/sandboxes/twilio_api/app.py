@@ -18,6 +18,7 @@ from aiohttp import BasicAuth, hdrs, web
 
 from rasa_project.sandboxes.twilio_api.callbacks import StatusReporter
 from rasa_project.sandboxes.twilio_api.controls import add_control_routes
+from rasa_project.sandboxes.twilio_api.media import add_media_routes
 from rasa_project.sandboxes.twilio_api.store import API_VERSION, SandboxStore
 
 logger = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ async def create_message(request: web.Request) -> web.Response:
     response = _guard(request)
     form = await request.post() if response is None else None
     if form is not None:
-        fault = store.take_fault(form.get("To"))
+        fault = store.take_fault(str(form.get("To") or "") or None)
         if fault is not None:
             if fault.delay_ms:
                 await asyncio.sleep(fault.delay_ms / 1000)
@@ -243,6 +244,7 @@ def create_app(
     app.router.add_get(f"{base}/Messages.json", list_messages)
     app.router.add_get(f"{base}/Messages/{{message_sid}}.json", fetch_message)
     add_control_routes(app, store)
+    add_media_routes(app, account_sid, _guard, lambda request: twilio_error(404, 20404, path=request.path))
     return app
 
 

@@ -1,4 +1,4 @@
-"""A small booking domain and scripted turns shared by the conversation-log tests."""
+"""A small booking domain and scripted turns shared by the conversation-log tests (fixtures live in conftest.py)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,146 @@
+"""Shared constants and helpers for the scale tests: signed posts, replies, log queries (fixtures in conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections import defaultdict
+from typing import Any, Dict, List, Optional, Sequence
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
+
+from rasa_project.devtools.local_stack import LocalStack
+from rasa_project.devtools.whatsapp_simulator import build_inbound_form, post_inbound
+
+AUTH_TOKEN = "scale-twilio-auth-token"
+BOOKING_TOKEN = "scale-booking-token"
+REDIS_URL = "redis://127.0.0.1:6379/5"  # a DB of our own on the shared Redis
+WEBHOOK_PATH = "/webhooks/whatsapp/webhook"
+
+# Deterministic replies for a number the booking API does not know (greeting and menu skip the LLM).
+GREETING = "¡Hola! 👋 Soy el asistente de Estudio Equilibrio."
+MENU = "Esto es lo que puedo hacer por ti. Responde con el número:"
+
+
+def instance_url(stack: LocalStack, index: int) -> str:
+    return f"http://127.0.0.1:{stack.rasa_ports[index]}{WEBHOOK_PATH}"
+
+
+def public_url(stack: LocalStack) -> str:
+    """What Twilio signs: WEBHOOK_PUBLIC_URL (the first instance) + the webhook path."""
+    return stack.env["WEBHOOK_PUBLIC_URL"].rstrip("/") + WEBHOOK_PATH
+
+
+def new_numbers(count: int) -> List[str]:
+    """`count` numbers nobody used before in this database (unknown to the booking API)."""
+    prefix = str(uuid.uuid4().int)[:4]
+    return [f"+52155{prefix}{n:04d}" for n in range(count)]
+
+
+def address(number: str) -> str:
+    return f"whatsapp:{number}"
+
+
+async def post_message(http: httpx.AsyncClient, stack: LocalStack, instance: int, number: str, body: str,
+                       sid: Optional[str] = None) -> httpx.Response:
+    """One signed inbound message posted to `instance`, signed for the public URL."""
+    form = build_inbound_form(number, body, message_sid=sid, profile_name="Cliente escala")
+    return await post_inbound(instance_url(stack, instance), form, AUTH_TOKEN, signed_url=public_url(stack),
+                              client=http)
+
+
+async def post_until_acked(http: httpx.AsyncClient, stack: LocalStack, instances: Sequence[int], number: str,
+                           body: str, attempts: int = 8, pause: float = 0.5) -> Optional[str]:
+    """Post like Twilio re-delivers: the same MessageSid again after a non-2xx answer or a refused
+    connection, over `instances` in turn. The MessageSid once acked (200), or None if never acked."""
+    sid = "SM" + uuid.uuid4().hex
+    for attempt in range(attempts):
+        try:
+            response = await post_message(http, stack, instances[attempt % len(instances)], number, body, sid)
+            if response.status_code == 200:
+                return sid
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(pause)
+    return None
+
+
+async def sandbox_messages(http: httpx.AsyncClient, stack: LocalStack, to: Optional[str] = None) -> List[dict]:
+    params: Dict[str, Any] = {"after": 0, "wait": 0, **({"to": to} if to else {})}
+    response = await http.get(f"{stack.twilio_url}/_sandbox/messages", params=params)
+    response.raise_for_status()
+    return response.json()["messages"]
+
+
+async def replies_by_number(http: httpx.AsyncClient, stack: LocalStack, numbers: Sequence[str]) -> Dict[str, List[str]]:
+    """Bodies the Twilio sandbox accepted for each number, in acceptance order."""
+    wanted = {address(n): n for n in numbers}
+    found: Dict[str, List[str]] = defaultdict(list)
+    for message in sorted(await sandbox_messages(http, stack), key=lambda m: m["index"]):
+        if message["to"] in wanted:
+            found[wanted[message["to"]]].append(message["body"])
+    return {n: found.get(n, []) for n in numbers}
+
+
+async def wait_for_reply_counts(http: httpx.AsyncClient, stack: LocalStack, expected: Dict[str, int],
+                                timeout: float, quiet: float = 3.0) -> Dict[str, List[str]]:
+    """Poll until every number has at least its expected reply count (or `timeout`), then wait `quiet`
+    seconds more so a late duplicate would show; the replies seen by then."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        replies = await replies_by_number(http, stack, list(expected))
+        if all(len(replies[n]) >= count for n, count in expected.items()):
+            break
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(quiet)
+    return await replies_by_number(http, stack, list(expected))
+
+
+def log_engine(url: str) -> sa.engine.Engine:
+    """No pool: our own connections must survive the tests that terminate every backend."""
+    return sa.create_engine(url, poolclass=NullPool, future=True)
+
+
+def query(url: str, sql: str, **params: Any) -> List[Any]:
+    engine = log_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text(sql), params).all()
+    finally:
+        engine.dispose()
+
+
+def events_of(url: str, numbers: Sequence[str]) -> Dict[str, List[Dict[str, Any]]]:
+    """Each number's user and bot events, in id order, as {type, text, message_id, metadata}."""
+    rows = query(url, "SELECT sender_id, type_name, data FROM events WHERE sender_id = ANY(:s) "
+                      "AND type_name IN ('user', 'bot') ORDER BY id", s=list(numbers))
+    events: Dict[str, List[Dict[str, Any]]] = {n: [] for n in numbers}
+    for sender, kind, data in rows:
+        payload = json.loads(data)
+        events[sender].append({"type": kind, "text": payload.get("text"), "message_id": payload.get("message_id"),
+                               "metadata": payload.get("metadata") or {}})
+    return events
+
+
+def inbox_statuses(url: str, numbers: Sequence[str]) -> Dict[str, int]:
+    rows = query(url, "SELECT status, count(*) FROM whatsapp_inbox WHERE sender_id = ANY(:s) GROUP BY status",
+                 s=list(numbers))
+    return {status: int(count) for status, count in rows}
+
+
+def duplicates(replies: Dict[str, List[str]], expected: Dict[str, List[str]]) -> Dict[str, int]:
+    """Replies beyond the expected count, per number that got any."""
+    return {n: len(got) - len(expected[n]) for n, got in replies.items() if len(got) > len(expected[n])}
+
+
+def booking_admin(stack: LocalStack) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=stack.booking_url, headers={"Authorization": f"Bearer {BOOKING_TOKEN}"},
+                             timeout=10)
+
+
+def llm_url(stack: LocalStack) -> str:
+    return f"http://127.0.0.1:{stack.ports.llm}"
