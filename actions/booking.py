@@ -1,5 +1,6 @@
 """agendar_cita: agendar_form asks service, day and time (and who you are, if unknown), checks the
-time against /schedule-slots, offers the 3 nearest free slots when it is taken, confirms, books."""
+moment against /schedule-slots (right, or ask: `slot_requests.py`), offers the nearest free slots when
+it is taken, confirms with weekday and date, books."""
 
 from __future__ import annotations
 
@@ -14,29 +15,21 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import AssistantAction
 from actions.conversation import clear_form_slots
-from actions.formatting import day_text, join_es, time_text, when_text
+from actions.formatting import join_es, when_text
 from actions.identity import client_phone
 from actions.matching import comparable, pick_by_name
+from actions.moments import MOMENT_SLOT, exact_moment, heard_when, now_in, remembered, requested, to_slot
 from actions.registration import RegisteringFormValidation, register_if_needed
 from actions.replies import Replier
+from actions.slot_requests import SEARCH_DAYS, AskMomentUnlessAnswered, Outcome, SlotRequests, slot_payload
 from actions.slot_search import choose_slot
 from rasa_project.booking_api.errors import Conflict
-from rasa_project.booking_api.models import Service, Slot
-from rasa_project.spanish_dates import parse_when
-
-SEARCH_DAYS = 21
-
-
-def slot_button(slot: Slot, tz: str) -> Dict[str, str]:
-    """A numbered option that books this slot when picked, inside or outside the form."""
-    return {
-        "title": when_text(slot.starts_at, tz),
-        "payload": f'/agendar_cita{{"servicio": "{slot.service_code}", "slot_id": "{slot.id}"}}',
-    }
+from rasa_project.booking_api.models import Service
+from rasa_project.dates import When, understand_when
 
 
 class ValidateAgendarForm(RegisteringFormValidation):
-    """Validates the booking form's service and time against the live schedule."""
+    """Validates the booking form's service and moment against the live schedule."""
 
     def name(self) -> str:
         return "validate_agendar_form"
@@ -68,8 +61,10 @@ class ValidateAgendarForm(RegisteringFormValidation):
             pending = tracker.get_slot("horario")
             asked_now = "horario" in tracker.slots_to_validate()  # validate_horario will check it
             if pending and not asked_now and tracker.get_slot("horario_texto") is None:
-                # the time came before the service ("mañana a las 6 ... pilates"): check it now
-                result.update(await self._resolve(service, str(pending), replier))
+                # the moment came before the service ("mañana a las 6 ... pilates"): check it now
+                now = now_in(self.tz)
+                when = remembered(tracker, self.tz) or understand_when(str(pending), now, self.tz)
+                result.update(await self._resolve(service, when, str(pending), replier))
             return result
         return {"servicio": None}
 
@@ -78,103 +73,55 @@ class ValidateAgendarForm(RegisteringFormValidation):
     ) -> Dict[str, Any]:
         replier = self.replier(dispatcher, tracker, domain)
         async with replier.calling_api("validate_horario"):
+            text = str(value or "")
+            when = requested(tracker, now_in(self.tz), self.tz, fallback=text)
             service = await self._service(tracker.get_slot("servicio"))
             if service is None:
                 # keep what they asked for; validate_servicio checks it once the service is known
-                return {"horario": value, "horario_texto": None}
-            return await self._resolve(service, str(value or ""), replier)
+                return {"horario": value, "horario_texto": None, MOMENT_SLOT: to_slot(when)}
+            return await self._resolve(service, when, text, replier)
         return {"horario": None}
 
-    async def _resolve(self, service: Service, text: str, replier: Replier) -> Dict[str, Any]:
-        """Slot events for the requested time: the slot when free, else None after offering others."""
-        api = self.services.booking_api
-        now = datetime.now(ZoneInfo(self.tz))
+    async def validate_confirmar_reserva(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        """A "no, a las 7" or "mejor el sábado" at the confirmation changes the moment (re-checked by
+        validate_horario this turn) instead of cancelling the whole booking."""
+        if not heard_when(tracker, now_in(self.tz), self.tz).is_empty:
+            return {"confirmar_reserva": None}
+        return {"confirmar_reserva": value}
+
+    async def _resolve(self, service: Service, when: When, text: str, replier: Replier) -> Dict[str, Any]:
+        """Slot events for the requested moment: the slot when free, else None after one question."""
+        requests = SlotRequests(replier, service, self.tz)
+        now = now_in(self.tz)
         if text.strip().isdigit():  # a slot picked from our own numbered options
-            slots = await api.list_slots(now.date(), now.date() + timedelta(days=SEARCH_DAYS), service.code)
-            wanted_slot = next((s for s in slots if s.id == int(text)), None)
-            if wanted_slot is not None:
-                return self._accept(wanted_slot)
-            return await self._offer(service, slots, now, now, "En ese horario", replier)
+            outcome = await requests.by_id(int(text), now)
+        else:
+            outcome = await requests.resolve(when, now)
+        return self._events(outcome)
 
-        when = parse_when(text, now, self.tz)
-        if when is None or (when.day is None and when.time is None):
-            replier.validation_error("utter_horario_no_entendido", "fecha")
-            return {"horario": None, "horario_texto": None}
-        day = when.day or (now.date() if when.time and when.time > now.time() else now.date() + timedelta(days=1))
-        if when.time is None:
-            slots = await api.list_slots(day, day, service.code)
-            hours = [time_text(s.starts_at, self.tz) for s in slots if s.available > 0 and s.starts_at > now]
-            if hours:
-                await replier.say(
-                    "utter_horario_falta_hora", {"dia_texto": day_text(day), "lista_horas": join_es(hours)}
-                )
-                return {"horario": None, "horario_texto": None}
-            slots = await api.list_slots(day, day + timedelta(days=3), service.code)
-            wanted = datetime.combine(day, datetime.min.time(), ZoneInfo(self.tz))
-            return await self._offer(service, slots, wanted, now, f"El {day_text(day)}", replier)
-
-        wanted = datetime.combine(day, when.time, ZoneInfo(self.tz))
-        slots = await api.list_slots(day - timedelta(days=1), day + timedelta(days=3), service.code, False)
-        choice = choose_slot(slots, wanted, now)
-        if choice.slot is not None:
-            return self._accept(choice.slot)
-        return await self._offer(service, slots, wanted, now, f"El {when_text(wanted, self.tz)}", replier)
-
-    def _accept(self, slot: Slot) -> Dict[str, Any]:
+    def _events(self, outcome: Outcome) -> Dict[str, Any]:
+        moment = to_slot(outcome.understood) if outcome.understood is not None else None
+        slot = outcome.slot
+        if slot is None:
+            return {"horario": None, "horario_texto": None, MOMENT_SLOT: moment}
         return {
             "horario": str(slot.id),
             "horario_texto": f"{when_text(slot.starts_at, self.tz)} con {slot.instructor}",
             "servicio": slot.service_code,
             "servicio_nombre": slot.service_name,
+            MOMENT_SLOT: to_slot(exact_moment(slot.starts_at, self.tz)),
         }
 
-    async def _offer(
-        self, service: Service, slots: List[Slot], wanted: datetime, now: datetime, asked: str, replier: Replier
-    ) -> Dict[str, Any]:
-        choice = choose_slot(slots, wanted, now)
-        values = {"pedido_texto": asked, "servicio_nombre": service.name}
-        if choice.alternatives:
-            await replier.say(
-                "utter_horario_no_disponible",
-                {**values, "alternativas": join_es([when_text(s.starts_at, self.tz) for s in choice.alternatives])},
-                buttons=[slot_button(s, self.tz) for s in choice.alternatives],
-            )
-        else:
-            await replier.say("utter_horario_sin_alternativas", values)
-        return {"horario": None, "horario_texto": None}
 
+class ActionAskHorario(AskMomentUnlessAnswered):
+    """Asks the booking's day and time, unless the validation just did (alternatives, a missing hour...)."""
 
-# What validate_horario may already have said this turn; each asks for the day and time itself.
-ANSWERED_ABOUT_TIME = frozenset({
-    "utter_horario_no_disponible", "utter_horario_sin_alternativas", "utter_horario_falta_hora",
-    "utter_horario_no_entendido",
-})
-
-
-def said_this_turn(tracker: Tracker, templates: frozenset) -> bool:
-    """Whether a bot message since the client's last message came from one of `templates`."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            return False
-        if event.get("event") == "bot" and (event.get("metadata") or {}).get("template_name") in templates:
-            return True
-    return False
-
-
-class ActionAskHorario(AssistantAction):
-    """Asks for the day and time, unless the validation just did (alternatives, a missing hour, ...):
-    the stock `utter_ask_horario` would follow "these are the nearest free slots" with "¿Para qué
-    día y hora?"."""
+    response = "utter_ask_horario"
 
     def name(self) -> str:
         return "action_ask_horario"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[EventType]:
-        if not said_this_turn(tracker, ANSWERED_ABOUT_TIME):
-            dispatcher.utter_message(response="utter_ask_horario")
-        return []
 
 
 class ActionAgendarCita(AssistantAction):
@@ -247,6 +194,6 @@ class ActionAgendarCita(AssistantAction):
             "utter_reserva_ganada_por_otro",
             {"servicio_nombre": tracker.get_slot("servicio_nombre") or code, "horario_texto": when_text(wanted, tz)},
             {"conflict": exc.code},
-            buttons=[slot_button(s, tz) for s in choice.alternatives],
+            buttons=[{"title": when_text(s.starts_at, tz), "payload": slot_payload(s)} for s in choice.alternatives],
             error={"type": "booking_api.conflict", "code": exc.code, "status": exc.status},
         )

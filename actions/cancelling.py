@@ -10,24 +10,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import AssistantAction, AssistantFormValidation
+from actions.change_policy import within_notice
+from actions.client_bookings import booking_button, booking_line, named_booking, upcoming
 from actions.conversation import clear_form_slots
 from actions.formatting import when_text
 from actions.identity import client_phone
-from actions.matching import comparable, pick_by_name, pick_by_position
-from actions.status import booking_line
+from actions.moments import heard_when, now_in
 from rasa_project.booking_api.errors import Conflict, NotFound
-from rasa_project.booking_api.models import Booking
-
-
-async def upcoming(action: AssistantAction | AssistantFormValidation, phone: str) -> List[Booking]:
-    return [b for b in await action.services.booking_api.list_bookings(phone) if b.is_active]
-
-
-def booking_button(booking: Booking, tz: str) -> Dict[str, str]:
-    return {
-        "title": f"{booking.service_name}, {when_text(booking.starts_at, tz)}",
-        "payload": f'/informar{{"booking_id": "{booking.id}"}}',
-    }
 
 
 class ActionPrepararCancelacion(AssistantAction):
@@ -42,7 +31,7 @@ class ActionPrepararCancelacion(AssistantAction):
         replier = self.replier(dispatcher, tracker, domain)
         nothing = [SlotSet("reservas_cancelables", False)]
         tz = self.services.settings.business_timezone
-        result = await replier.for_client(lambda phone: upcoming(self, phone), during="list_bookings")
+        result = await replier.for_client(lambda phone: upcoming(self.services, phone), during="list_bookings")
         if not result.ok:
             return nothing + result.events
         bookings = result.value
@@ -68,7 +57,7 @@ class ActionAskReservaACancelar(AssistantAction):
         replier = self.replier(dispatcher, tracker, domain)
         tz = self.services.settings.business_timezone
         async with replier.calling_api("list_bookings") as call:
-            bookings = await upcoming(self, client_phone(tracker) or "")
+            bookings = await upcoming(self.services, client_phone(tracker) or "")
         if call.failed:
             return call.events
         await replier.say(
@@ -91,16 +80,19 @@ class ValidateCancelarForm(AssistantFormValidation):
         replier = self.replier(dispatcher, tracker, domain)
         tz = self.services.settings.business_timezone
         async with replier.calling_api("list_bookings") as call:
-            bookings = await upcoming(self, client_phone(tracker) or "")
+            bookings = await upcoming(self.services, client_phone(tracker) or "")
         if call.failed:
             return {"reserva_a_cancelar": None}
-        text = str(value or "")
-        chosen: Booking | None = next((b for b in bookings if comparable(b.id) == comparable(text)), None)
-        chosen = chosen or pick_by_position(text, bookings)
-        chosen = chosen or pick_by_name(text, bookings, lambda b: b.service_name, lambda b: b.service_code)
+        now = now_in(tz)
+        chosen = named_booking(str(value or ""), heard_when(tracker, now, tz), bookings, tz)
         if chosen is None:
             replier.validation_error("utter_reserva_no_encontrada", "reserva")
             return {"reserva_a_cancelar": None}
+        notice = self.services.settings.change_notice_hours
+        if within_notice(chosen, now, notice):
+            await replier.say("utter_cancelacion_fuera_de_plazo",
+                              {"reserva_texto": booking_line(chosen, tz), "horas": f"{notice:g}"})
+            return {"reserva_a_cancelar": chosen.id, "confirmar_cancelacion": False, "plazo_vencido": True}
         return {"reserva_a_cancelar": chosen.id, "reserva_texto": booking_line(chosen, tz)}
 
 
@@ -115,6 +107,8 @@ class ActionCancelarCita(AssistantAction):
     ) -> List[EventType]:
         replier = self.replier(dispatcher, tracker, domain)
         done = clear_form_slots()
+        if tracker.get_slot("plazo_vencido"):
+            return done  # the validation already explained the policy; nothing was called
         booking_id = tracker.get_slot("reserva_a_cancelar")
         phone = client_phone(tracker)
         if tracker.get_slot("confirmar_cancelacion") is not True or not booking_id or phone is None:

@@ -13,9 +13,11 @@ from actions.formatting import first_name
 
 # Every slot a form fills; leaving or finishing a form clears them so the next one starts clean.
 FORM_SLOTS = (
-    "servicio", "horario", "confirmar_reserva", "servicio_nombre", "horario_texto",
+    "servicio", "horario", "confirmar_reserva", "servicio_nombre", "horario_texto", "fecha_pedida",
     "nombre_registro", "email_registro",
-    "reservas_cancelables", "reserva_a_cancelar", "reserva_texto", "confirmar_cancelacion",
+    "reservas_cancelables", "reserva_a_cancelar", "reserva_texto", "confirmar_cancelacion", "plazo_vencido",
+    "reservas_movibles", "reserva_a_mover", "reserva_mover_texto", "nuevo_horario", "nuevo_horario_texto",
+    "confirmar_cambio",
     "paquete", "paquete_texto", "confirmar_pago",
     "campo_perfil", "valor_perfil", "confirmar_perfil",
 )
@@ -72,6 +74,19 @@ class ActionAyuda(AssistantAction):
     ) -> List[EventType]:
         buttons = domain["responses"]["utter_ayuda"][0]["buttons"]
         await self.replier(dispatcher, tracker, domain).say("utter_ayuda", buttons=buttons)
+        return []
+
+
+class ActionRepetirPregunta(AssistantAction):
+    """Says nothing: it lets the form ask its question again (with its example) after an answer that did not
+    fit it ("sí" to "¿para qué día?"), instead of "¡Perfecto!" followed by the same question."""
+
+    def name(self) -> str:
+        return "action_repetir_pregunta"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
         return []
 
 

@@ -135,7 +135,7 @@ def recent_pending(purchases: List[Purchase], package_id: int, now: datetime) ->
     """The newest pending purchase of this package created within `REUSE_PENDING_WITHIN`, if any."""
     candidates = [p for p in purchases if p.package_id == package_id and p.status == "pending"
                   and now - p.created_at <= REUSE_PENDING_WITHIN]
-    return max(candidates, key=lambda p: p.created_at, default=None)
+    return max(candidates, key=lambda p: p.created_at) if candidates else None
 
 
 class ActionPagarServicio(AssistantAction):

@@ -14,8 +14,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import AssistantAction
 from actions.formatting import day_text, join_es, time_text
 from actions.matching import pick_by_name
+from actions.moments import heard_when
 from rasa_project.booking_api.models import Service, Slot
-from rasa_project.spanish_dates import parse_when
 
 DEFAULT_DAYS = 3
 MAX_LINES = 12
@@ -46,9 +46,13 @@ class ActionConsultarHorarios(AssistantAction):
         replier = self.replier(dispatcher, tracker, domain)
         tz = self.services.settings.business_timezone
         now = datetime.now(ZoneInfo(tz))
-        when = parse_when(entity(tracker, "fecha_hora") or "", now, tz)
-        day_from = when.day if when and when.day else now.date()
-        day_to = day_from if when and when.day else day_from + timedelta(days=DEFAULT_DAYS - 1)
+        when = heard_when(tracker, now, tz)
+        if when.day is not None:
+            day_from = day_to = when.day
+        elif when.day_range is not None:
+            day_from, day_to = max(when.day_range[0], now.date()), when.day_range[1]
+        else:  # no day named (or one not understood): the next days, never a guessed one
+            day_from, day_to = now.date(), now.date() + timedelta(days=DEFAULT_DAYS - 1)
         async with replier.calling_api("list_slots") as call:
             service: Service | None = None
             asked_service = entity(tracker, "servicio")

@@ -9,12 +9,8 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import AssistantAction
-from actions.formatting import bulleted, when_text
-from rasa_project.booking_api.models import Booking
-
-
-def booking_line(booking: Booking, tz: str) -> str:
-    return f"{booking.service_name}, {when_text(booking.starts_at, tz)} (reserva {booking.id})"
+from actions.client_bookings import booking_line
+from actions.formatting import bulleted
 
 
 class ActionConsultaEstado(AssistantAction):
@@ -31,7 +27,7 @@ class ActionConsultaEstado(AssistantAction):
         result = await replier.for_client(self.services.booking_api.list_bookings, during="list_bookings")
         if not result.ok:
             return result.events
-        bookings = [b for b in result.value if b.is_active]
+        bookings = [b for b in result.value or [] if b.is_active]
         if not bookings:
             await replier.say("utter_sin_reservas")
             return []
