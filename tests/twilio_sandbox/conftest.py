@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Awaitable, Callable, Dict, List
+from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List
 
 import pytest
 from aiohttp import web
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
+from twilio.rest.content.v1.content import ContentInstance
 
 from rasa_project.sandboxes.twilio_api import create_app
 from rasa_project.settings import Settings, get_settings
@@ -57,24 +59,66 @@ class Sandbox:
 
 @pytest.fixture
 async def sandbox(settings: Settings) -> AsyncIterator[Sandbox]:
+    """The sandbox the first tests were written against: every recipient in session, any HX SID sendable.
+
+    Those tests check Messages, callbacks, faults and delivery rules, not the WhatsApp window nor the
+    Content API, so this fixture turns both rules off explicitly; `strict_sandbox` turns both on.
+    """
     app = create_app(settings.twilio_account_sid, settings.twilio_auth_token,
-                     status_delays=(0.02, 0.02, 0.02))
+                     status_delays=(0.02, 0.02, 0.02), enforce_window=False, allow_unknown_content=True)
+    runner, base_url = await serve(app)
+    yield Sandbox(app, base_url, settings.twilio_account_sid, settings.twilio_auth_token)
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def strict_sandbox(settings: Settings) -> AsyncIterator[Sandbox]:
+    """Twilio's rules: the WhatsApp window enforced, only content created here sendable."""
+    app = create_app(settings.twilio_account_sid, settings.twilio_auth_token, status_delays=(0.02, 0.02, 0.02),
+                     enforce_window=True)
     runner, base_url = await serve(app)
     yield Sandbox(app, base_url, settings.twilio_account_sid, settings.twilio_auth_token)
     await runner.cleanup()
 
 
 def make_client(sandbox: Sandbox, *, token: str | None = None, account_sid: str | None = None) -> Client:
-    """twilio-python's real async client, its `api` domain pointed at the sandbox."""
+    """twilio-python's real async client, its `api` and `content` domains pointed at the sandbox."""
     client = Client(sandbox.account_sid, token or sandbox.auth_token, account_sid=account_sid,
                     http_client=AsyncTwilioHttpClient())
     client.api.base_url = sandbox.base_url
+    client.content.base_url = sandbox.base_url
     return client
+
+
+async def content_call(client: Client, uri: str, body: Any) -> Any:
+    """A JSON POST on the Content domain through the client's own machinery (auth, errors, base URL).
+
+    twilio-python 8.2.2 generates no Content create nor approval request; `Version.create_async` is what
+    the generated creates call, so errors come back as `TwilioRestException` exactly as theirs do.
+    """
+    return await client.content.v1.create_async(method="POST", uri=uri, data=json.dumps(body),
+                                                headers={"Content-Type": "application/json"})
+
+
+async def create_content(client: Client, body: Dict[str, Any]) -> ContentInstance:
+    return ContentInstance(client.content.v1, await content_call(client, "/Content", body))
+
+
+async def request_approval(client: Client, sid: str, name: str, category: str = "UTILITY") -> Dict[str, Any]:
+    return await content_call(client, f"/Content/{sid}/ApprovalRequests/whatsapp",
+                              {"name": name, "category": category})
 
 
 @pytest.fixture
 async def twilio_client(sandbox: Sandbox) -> AsyncIterator[Client]:
     client = make_client(sandbox)
+    yield client
+    await client.http_client.close()
+
+
+@pytest.fixture
+async def strict_client(strict_sandbox: Sandbox) -> AsyncIterator[Client]:
+    client = make_client(strict_sandbox)
     yield client
     await client.http_client.close()
 

@@ -9,6 +9,7 @@ from typing import Sequence
 from aiohttp import web
 
 from rasa_project.sandboxes.twilio_api.app import create_app
+from rasa_project.sandboxes.twilio_api.window import ENFORCED_BY_DEFAULT
 from rasa_project.settings import get_settings
 
 
@@ -26,10 +27,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=settings.sandbox_twilio_port)
     parser.add_argument("--status-delays", type=_delays, default=(0.5, 1.0, 1.0),
                         help="seconds before the queued, sent and delivered callbacks (default 0.5,1,1)")
+    parser.add_argument("--window", action=argparse.BooleanOptionalAction, default=ENFORCED_BY_DEFAULT,
+                        help="enforce WhatsApp's 24-hour window from the start (POST /_sandbox/window switches it)")
+    parser.add_argument("--allow-unknown-content", action="store_true",
+                        help="accept sends naming ContentSids never created here, as opaque templates")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(settings.twilio_account_sid, settings.twilio_auth_token,
-                     status_delays=args.status_delays)
+                     status_delays=args.status_delays, enforce_window=args.window,
+                     allow_unknown_content=args.allow_unknown_content)
     print(f"Twilio sandbox for {settings.twilio_account_sid} on http://{args.host}:{args.port}", flush=True)
     web.run_app(app, host=args.host, port=args.port, print=None)
 

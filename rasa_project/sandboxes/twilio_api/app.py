@@ -1,7 +1,9 @@
 """The Messages slice of Twilio's REST API (2010-04-01) that the assistant uses, on aiohttp.
 
 Same paths, Basic auth, form encoding, validation codes and JSON as api.twilio.com, so twilio-python's
-async client runs unchanged against it (see the package docstring for the base-URL override).
+async client runs unchanged against it (see the package docstring for the base-URL override). The
+Content API (`content_api.py`), the WhatsApp window (`window.py`) and inbound media (`media.py`) share
+the app; what a send by ContentSid or outside the window becomes is decided in `sending.py`.
 """
 
 from __future__ import annotations
@@ -17,46 +19,26 @@ from urllib.parse import urlencode, urlparse
 from aiohttp import BasicAuth, hdrs, web
 
 from rasa_project.sandboxes.twilio_api.callbacks import StatusReporter
+from rasa_project.sandboxes.twilio_api.content_api import CONTENT_KEY, ContentStore, add_content_routes
 from rasa_project.sandboxes.twilio_api.controls import add_control_routes
+from rasa_project.sandboxes.twilio_api.errors import ERROR_MESSAGES, twilio_error
 from rasa_project.sandboxes.twilio_api.media import add_media_routes
+from rasa_project.sandboxes.twilio_api.sending import prepare
 from rasa_project.sandboxes.twilio_api.store import API_VERSION, SandboxStore
+from rasa_project.sandboxes.twilio_api.window import ENFORCED_BY_DEFAULT, CustomerWindow, add_window_routes
 
 logger = logging.getLogger(__name__)
 
 STORE_KEY = web.AppKey("twilio_sandbox_store", SandboxStore)
 REPORTER_KEY = web.AppKey("twilio_sandbox_reporter", StatusReporter)
 CREDENTIALS_KEY = web.AppKey("twilio_sandbox_credentials", tuple)
+WINDOW_KEY = web.AppKey("twilio_sandbox_window", CustomerWindow)
 
 MAX_BODY_CHARS = 1600
 MAX_MEDIA = 10
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 1000
 
-# Twilio's own wording for each error code the sandbox can answer.
-ERROR_MESSAGES = {
-    20003: "Authenticate",
-    20404: "The requested resource {path} was not found",
-    20429: "Too Many Requests",
-    20500: "An internal server error has occurred",
-    20503: "Service is unavailable. Please try again",
-    21603: "A 'From' phone number is required.",
-    21604: "A 'To' phone number is required.",
-    21609: "The StatusCallback URL {url} is not a valid URL.",
-    21617: "The concatenated message body exceeds the 1600 character limit.",
-    21619: "A text message body or media urls must be specified.",
-    21623: "Number of media files exceeds allowed limit.",
-}
-
-
-def twilio_error(status: int, code: int, message: str | None = None, **fmt: str) -> web.Response:
-    """A Twilio error document: `{code, message, more_info, status}` with the HTTP status."""
-    text = message if message is not None else ERROR_MESSAGES.get(code, web.Response(status=status).reason)
-    body = {
-        "code": code,
-        "message": text.format(**fmt) if fmt else text,
-        "more_info": f"https://www.twilio.com/docs/errors/{code}",
-        "status": status,
-    }
-    return web.json_response(body, status=status)
+__all__ = ["ERROR_MESSAGES", "content_store", "create_app", "customer_window", "sandbox_store", "twilio_error"]
 
 
 def _authenticated(request: web.Request) -> bool:
@@ -67,6 +49,11 @@ def _authenticated(request: web.Request) -> bool:
     except (ValueError, binascii.Error):
         return False
     return auth.login == account_sid and auth.password == auth_token
+
+
+def _auth_guard(request: web.Request) -> web.Response | None:
+    """401 for bad credentials (the Content API has no account in its paths)."""
+    return None if _authenticated(request) else twilio_error(401, 20003)
 
 
 def _guard(request: web.Request) -> web.Response | None:
@@ -120,23 +107,30 @@ async def create_message(request: web.Request) -> web.Response:
                     response.headers["Retry-After"] = fault.retry_after
         if response is None:  # not `or`: an aiohttp Response is an empty mapping, hence falsy
             response = _validate(form)
+    prepared = None
+    if response is None and form is not None:
+        outcome = prepare(form, store, request.app[CONTENT_KEY], request.app[WINDOW_KEY])
+        response, prepared = (outcome, None) if isinstance(outcome, web.Response) else (None, outcome)
     if response is not None:
         store.count_rejection(response.status)
         return response
 
-    assert form is not None
+    assert form is not None and prepared is not None
     account_sid, _ = request.app[CREDENTIALS_KEY]
     message = store.add(
         account_sid=account_sid,
         to=form["To"],
         from_=form.get("From") or None,
-        body=form.get("Body", ""),
+        body=prepared.body,
         media_urls=[url for url in form.getall("MediaUrl", []) if url],
         messaging_service_sid=form.get("MessagingServiceSid") or None,
         status_callback=form.get("StatusCallback") or None,
         content_sid=form.get("ContentSid") or None,
         content_variables=form.get("ContentVariables") or None,
+        **prepared.fields,
     )
+    if prepared.failure is not None:  # the window or the content fails it after acceptance, as on Twilio
+        message.final_status, message.final_error = prepared.failure
     request.app[REPORTER_KEY].track(message)
     logger.info("accepted %s to %s (index %s)", message.sid, message.to, message.index)
     return web.json_response(message.resource(), status=201)
@@ -224,14 +218,23 @@ def create_app(
     auth_token: str,
     *,
     status_delays: Sequence[float] = (0.05, 0.05, 0.05),
+    enforce_window: bool = ENFORCED_BY_DEFAULT,
+    allow_unknown_content: bool = False,
 ) -> web.Application:
-    """The sandbox for one account; `status_delays[i]` is the wait before the i-th status change."""
+    """The sandbox for one account; `status_delays[i]` is the wait before the i-th status change.
+
+    `enforce_window` starts with the WhatsApp 24-hour rule on or off (`/_sandbox/window` switches it
+    later; see `window.ENFORCED_BY_DEFAULT`); `allow_unknown_content` accepts sends naming HX SIDs never
+    created here (else 21655).
+    """
     app = web.Application()
     store = SandboxStore()
     reporter = StatusReporter(store, auth_token, status_delays)
+    window = CustomerWindow(store.clock, enforce=enforce_window)
     app[STORE_KEY] = store
     app[REPORTER_KEY] = reporter
     app[CREDENTIALS_KEY] = (account_sid, auth_token)
+    app[WINDOW_KEY] = window
 
     async def reporter_lifecycle(_: web.Application) -> Any:
         await reporter.start()
@@ -244,6 +247,8 @@ def create_app(
     app.router.add_get(f"{base}/Messages.json", list_messages)
     app.router.add_get(f"{base}/Messages/{{message_sid}}.json", fetch_message)
     add_control_routes(app, store)
+    add_window_routes(app, window)
+    add_content_routes(app, ContentStore(account_sid, store.clock, allow_unknown_content), _auth_guard)
     add_media_routes(app, account_sid, _guard, lambda request: twilio_error(404, 20404, path=request.path))
     return app
 
@@ -253,3 +258,9 @@ def sandbox_store(app: web.Application) -> SandboxStore:
     return app[STORE_KEY]
 
 
+def content_store(app: web.Application) -> ContentStore:
+    return app[CONTENT_KEY]
+
+
+def customer_window(app: web.Application) -> CustomerWindow:
+    return app[WINDOW_KEY]

@@ -1,10 +1,10 @@
 """Status progression and signed status callbacks, as Twilio sends them.
 
 Each accepted message walks queued → sent → delivered (or queued → failed, queued → sent → undelivered
-when a delivery rule says so) in one task, so its callbacks arrive in order. Each callback is a
-form-encoded POST signed with `X-Twilio-Signature` by twilio's own `RequestValidator` over the exact
-callback URL and params, so a receiver validates it exactly as it would a real one. A receiver that is
-down or slow is logged and counted, never fatal to the sandbox.
+when a delivery rule, the WhatsApp window or its content says so) in one task, so its callbacks arrive
+in order. Each callback is a form-encoded POST signed with `X-Twilio-Signature` by twilio's own
+`RequestValidator` over the exact callback URL and params, so a receiver validates it exactly as it
+would a real one. A receiver that is down or slow is logged and counted, never fatal to the sandbox.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ class StatusReporter:
     async def _progress(self, message: Message) -> None:
         for step, status in enumerate(status_path(message.final_status)):
             await asyncio.sleep(self._delay(step))
-            message.set_status(status)
+            message.set_status(status, self._store.clock.rfc2822())
             if message.status_callback:
                 await self._post(message.status_callback, callback_params(message))
 

@@ -1,8 +1,21 @@
 """Test controls under `/_sandbox/` (no auth): read what reached "Twilio", script faults and outcomes.
 
 They are not part of Twilio's API; they let a test or the terminal simulator see the bot's replies
-(long-polling instead of sleeping), make the next create calls fail or stall, and make a recipient's
-messages end undelivered, without touching the code under test.
+(long-polling instead of sleeping), make the next create calls fail or stall, and make a recipient
+undeliverable, without touching the code under test.
+
+`POST /_sandbox/delivery {"to", "final_status"?, "error_code"?, "error_message"?}` sets how every later
+message to `to` ends. Without `final_status`, a known code picks what Twilio does with it:
+
+| code  | Twilio's outcome                                      | here                                  |
+|-------|-------------------------------------------------------|---------------------------------------|
+| 21610 | create refused, HTTP 400 (recipient replied STOP)     | `rejected`: 400 at create, no message |
+| 63003 | accepted, then `failed` (no such WhatsApp user)       | `failed` via the status callback      |
+| 63016 | accepted, then `failed` (outside the 24-hour window)  | `failed` via the status callback      |
+| 63024 | accepted, then `failed` (invalid message recipient)   | `failed` via the status callback      |
+| other | —                                                     | `undelivered` (as before)             |
+
+`final_status` may also be given explicitly: `delivered`, `read`, `failed`, `undelivered`, `rejected`.
 """
 
 from __future__ import annotations
@@ -12,30 +25,28 @@ from typing import Any, Dict
 
 from aiohttp import web
 
+from rasa_project.sandboxes.twilio_api.errors import DELIVERY_ERRORS
 from rasa_project.sandboxes.twilio_api.store import DeliveryRule, Fault, SandboxStore
 
 MAX_WAIT_SECONDS = 60.0
-FINAL_STATUSES = ("delivered", "read", "failed", "undelivered")
-DEFAULT_DELIVERY_ERRORS = {
-    63016: "Failed to send freeform message because you are outside the allowed window. "
-    "If you are using WhatsApp, please use a Message Template.",
-    63024: "Invalid message recipient",
-    30008: "Unknown error",
-}
+FINAL_STATUSES = ("delivered", "read", "failed", "undelivered", "rejected")
+DEFAULT_DELIVERY_ERRORS = DELIVERY_ERRORS
+TWILIO_OUTCOMES = {21610: "rejected", 63003: "failed", 63016: "failed", 63024: "failed"}
+DEFAULT_CODES = {"rejected": 21610, "failed": 30008, "undelivered": 30008}
 
 
-def _bad_request(reason: str) -> web.Response:
+def bad_request(reason: str) -> web.Response:
     return web.json_response({"error": reason}, status=400)
 
 
-def _recipient(raw: str | None) -> str | None:
+def recipient(raw: str | None) -> str | None:
     """`whatsapp:+52...` arrives as `whatsapp: 52...` when the caller forgot to escape the `+`."""
     if raw is None or raw == "":
         return None
     return raw.replace(" ", "+")
 
 
-async def _json_object(request: web.Request) -> Dict[str, Any]:
+async def json_object(request: web.Request) -> Dict[str, Any]:
     try:
         payload = await request.json()
     except json.JSONDecodeError as exc:
@@ -55,8 +66,8 @@ def add_control_routes(app: web.Application, store: SandboxStore) -> None:
             after = int(request.query.get("after", "0"))
             wait = min(float(request.query.get("wait", "0")), MAX_WAIT_SECONDS)
         except ValueError:
-            return _bad_request("`after` must be an integer and `wait` a number of seconds")
-        messages = await store.wait_for(_recipient(request.query.get("to")), after, wait)
+            return bad_request("`after` must be an integer and `wait` a number of seconds")
+        messages = await store.wait_for(recipient(request.query.get("to")), after, wait)
         return web.json_response({"messages": messages, "last_index": max(after, store.last_index)})
 
     async def clear_messages(_: web.Request) -> web.Response:
@@ -64,14 +75,14 @@ def add_control_routes(app: web.Application, store: SandboxStore) -> None:
         return web.Response(status=204)
 
     async def add_faults(request: web.Request) -> web.Response:
-        payload = await _json_object(request)
+        payload = await json_object(request)
         outcomes = payload.get("outcomes")
         if not isinstance(outcomes, list) or not all(isinstance(o, dict) for o in outcomes):
-            return _bad_request('expected {"outcomes": [{"status": 500}, {"delay_ms": 3000}, ...]}')
+            return bad_request('expected {"outcomes": [{"status": 500}, {"delay_ms": 3000}, ...]}')
         try:
-            faults = [Fault.from_json(outcome, _recipient(payload.get("to"))) for outcome in outcomes]
+            faults = [Fault.from_json(outcome, recipient(payload.get("to"))) for outcome in outcomes]
         except (TypeError, ValueError) as exc:
-            return _bad_request(f"invalid outcome: {exc}")
+            return bad_request(f"invalid outcome: {exc}")
         store.faults.extend(faults)
         return web.json_response({"pending": len(store.faults)})
 
@@ -83,27 +94,29 @@ def add_control_routes(app: web.Application, store: SandboxStore) -> None:
         return web.Response(status=204)
 
     async def set_delivery(request: web.Request) -> web.Response:
-        payload = await _json_object(request)
-        to = _recipient(payload.get("to"))
-        final_status = payload.get("final_status", "undelivered")
+        payload = await json_object(request)
+        to = recipient(payload.get("to"))
+        try:
+            code = int(payload["error_code"]) if payload.get("error_code") is not None else None
+        except (TypeError, ValueError):
+            return bad_request("`error_code` must be an integer")
+        default_status = TWILIO_OUTCOMES.get(code, "undelivered") if code is not None else "undelivered"
+        final_status = payload.get("final_status") or default_status
         if not to or final_status not in FINAL_STATUSES:
             expected = f'{{"to": "whatsapp:+...", "final_status": one of {FINAL_STATUSES}}}'
-            return _bad_request(f"expected {expected}")
-        if final_status in ("delivered", "read") and "error_code" not in payload:
+            return bad_request(f"expected {expected}")
+        if final_status in ("delivered", "read") and code is None:
             store.delivery_rules.pop(to, None)
             if final_status == "read":
                 store.delivery_rules[to] = DeliveryRule("read", 0, "")
             return web.json_response({"to": to, "final_status": final_status})
-        try:
-            error_code = int(payload.get("error_code", 30008))
-        except (TypeError, ValueError):
-            return _bad_request("`error_code` must be an integer")
+        error_code = code if code is not None else DEFAULT_CODES.get(final_status, 30008)
         message = payload.get("error_message") or DEFAULT_DELIVERY_ERRORS.get(error_code, "Unknown error")
         store.delivery_rules[to] = DeliveryRule(final_status, error_code, message)
         return web.json_response({"to": to, "final_status": final_status, "error_code": error_code})
 
     async def clear_delivery(request: web.Request) -> web.Response:
-        to = _recipient(request.query.get("to"))
+        to = recipient(request.query.get("to"))
         if to is None:
             store.delivery_rules.clear()
         else:

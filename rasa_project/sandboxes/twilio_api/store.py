@@ -1,4 +1,4 @@
-"""In-memory state of the Twilio sandbox: accepted messages, scripted faults, delivery rules, counters.
+"""In-memory state of the Twilio sandbox: accepted messages, scripted faults, delivery rules, counters, clock.
 
 Kept apart from the HTTP handlers so the rules (what is recorded, in which order, what a fault consumes)
 read in one place. Everything runs on one event loop, so plain dicts and lists need no locks; the only
@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from typing import Any, Dict, List, Tuple
+
+from rasa_project.sandboxes.twilio_api.clock import SandboxClock
 
 API_VERSION = "2010-04-01"
 TERMINAL_FAILURES = ("failed", "undelivered")
@@ -60,14 +62,21 @@ class Message:
     date_created: str = field(default_factory=rfc2822_now)
     date_updated: str = ""
     date_sent: str | None = None
+    # Sent by ContentSid: what the recipient sees (see `sending.py`); None for Body/media sends.
+    content_type: str | None = None
+    rendered_body: str | None = None
+    actions: List[Dict[str, Any]] | None = None
+    items: List[Dict[str, Any]] | None = None
+    button: str | None = None
+    approved_template: bool | None = None
 
     def __post_init__(self) -> None:
         self.date_updated = self.date_updated or self.date_created
 
-    def set_status(self, status: str) -> None:
-        """Move to `status`; terminal failures carry their error code and message, as Twilio's do."""
+    def set_status(self, status: str, now: str | None = None) -> None:
+        """Move to `status` (at `now`, RFC 2822); terminal failures carry their error, as Twilio's do."""
         self.status = status
-        self.date_updated = rfc2822_now()
+        self.date_updated = now or rfc2822_now()
         if status == "sent" and self.date_sent is None:
             self.date_sent = self.date_updated
         if status in TERMINAL_FAILURES and self.final_error is not None:
@@ -111,6 +120,12 @@ class Message:
             "status_callback": self.status_callback,
             "content_sid": self.content_sid,
             "content_variables": self.content_variables,
+            "content_type": self.content_type,
+            "rendered_body": self.rendered_body,
+            "actions": self.actions,
+            "items": self.items,
+            "button": self.button,
+            "approved_template": self.approved_template,
         }
 
 
@@ -143,7 +158,7 @@ class Fault:
 
 @dataclass(frozen=True)
 class DeliveryRule:
-    """How messages to one recipient end: `failed` or `undelivered`, with Twilio's error code."""
+    """How messages to one recipient end: `failed`/`undelivered` (or `rejected` at create), with the code."""
 
     final_status: str
     error_code: int
@@ -153,7 +168,8 @@ class DeliveryRule:
 class SandboxStore:
     """Messages by SID and in arrival order, the fault queue, per-recipient delivery rules, counters."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: SandboxClock | None = None) -> None:
+        self.clock = clock or SandboxClock()
         self.messages: Dict[str, Message] = {}
         self.log: List[Message] = []
         self.last_index = 0
@@ -167,8 +183,9 @@ class SandboxStore:
         """Record an accepted message with the next index and wake every long-poll."""
         self.last_index += 1
         rule = self.delivery_rules.get(fields["to"])
+        fields.setdefault("date_created", self.clock.rfc2822())
         message = Message(index=self.last_index, sid=new_sid("SM"), **fields)
-        if rule is not None:
+        if rule is not None and rule.final_status != "rejected":
             message.final_status = rule.final_status
             message.final_error = (rule.error_code, rule.error_message)
         self.messages[message.sid] = message
@@ -177,6 +194,11 @@ class SandboxStore:
         self._arrived.set()
         self._arrived = asyncio.Event()
         return message
+
+    def rejection_for(self, to: str) -> DeliveryRule | None:
+        """The rule that makes Twilio refuse a create for `to` (e.g. 21610, opted out), if any."""
+        rule = self.delivery_rules.get(to)
+        return rule if rule is not None and rule.final_status == "rejected" else None
 
     def clear_messages(self) -> None:
         """Forget recorded messages; indexes keep growing so a reader's `after` stays meaningful."""
