@@ -18,14 +18,28 @@ from actions.conversation import clear_form_slots
 from actions.formatting import join_es, when_text
 from actions.identity import client_phone
 from actions.matching import comparable, pick_by_name
-from actions.moments import MOMENT_SLOT, exact_moment, heard_when, now_in, remembered, requested, to_slot
-from actions.registration import RegisteringFormValidation, register_if_needed
+from actions.moments import (
+    MOMENT_SLOT,
+    exact_moment,
+    heard_when,
+    latest_text,
+    now_in,
+    remembered,
+    requested,
+    to_slot,
+)
+from actions.registration import REGISTRATION_SLOTS, RegisteringFormValidation, register_if_needed
 from actions.replies import Replier
 from actions.slot_requests import SEARCH_DAYS, AskMomentUnlessAnswered, Outcome, SlotRequests, slot_payload
 from actions.slot_search import choose_slot
-from rasa_project.booking_api.errors import Conflict
+from rasa_project.booking_api.errors import BookingApiError, Conflict
 from rasa_project.booking_api.models import Service
 from rasa_project.dates import When, understand_when
+
+
+def asking_who(tracker: Tracker) -> bool:
+    """The form is asking an unknown client's name or email: the answer is not a service or a moment."""
+    return tracker.get_slot("requested_slot") in REGISTRATION_SLOTS
 
 
 class ValidateAgendarForm(RegisteringFormValidation):
@@ -43,6 +57,31 @@ class ValidateAgendarForm(RegisteringFormValidation):
             return None
         services = await self.services.booking_api.list_services()
         return pick_by_name(value, services, lambda s: s.code, lambda s: s.name)
+
+    async def extract_servicio(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        """The service named in a message whose `servicio` entity the NLU missed ("kiero sacar turno pa
+        pilates el viernes..."): one service name or code in the text, else nothing."""
+        if tracker.get_slot("servicio") or not latest_text(tracker).strip() or asking_who(tracker):
+            return {}
+        try:
+            services = await self.services.booking_api.list_services()
+        except BookingApiError:
+            return {}  # validate_servicio apologizes if the API is down
+        service = pick_by_name(latest_text(tracker), services, lambda s: s.code, lambda s: s.name)
+        return {"servicio": service.code} if service is not None and len(latest_text(tracker)) > 3 else {}
+
+    async def extract_horario(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        """A moment in a message whose `fecha_hora` entity the NLU missed ("yoga viernes 8am"): the whole
+        message, read by validate_horario with the one date parser."""
+        if tracker.get_slot("horario") or asking_who(tracker):
+            return {}  # a name or an email is being asked ("Julio Pérez" is no month)
+        if heard_when(tracker, now_in(self.tz), self.tz).is_empty:
+            return {}
+        return {"horario": latest_text(tracker)}
 
     async def validate_servicio(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -25,7 +25,7 @@ from actions.client_bookings import booking_button, booking_line, named_booking,
 from actions.conversation import clear_form_slots
 from actions.formatting import when_text
 from actions.identity import client_phone
-from actions.moments import MOMENT_SLOT, exact_moment, heard_when, now_in, remembered, to_slot
+from actions.moments import MOMENT_SLOT, exact_moment, heard_when, latest_text, now_in, remembered, to_slot
 from actions.replies import Replier
 from actions.slot_requests import AskMomentUnlessAnswered, SlotRequests
 from rasa_project.booking_api.errors import Conflict
@@ -35,13 +35,57 @@ from rasa_project.dates import When, merge_correction, understand_when
 ORIGIN, DESTINATION = "origen", "destino"
 
 
+def role_spans(tracker: Tracker, role: str) -> List[str]:
+    spans = sorted(_moment_entities(tracker), key=lambda e: e.get("start", 0))
+    return [str(e["value"]) for e in spans if e.get("role") == role and e.get("value")]
+
+
 def origin_when(tracker: Tracker, now: datetime, tz: str) -> When:
     """What the message says about the booking to move ("del jueves", "la de las 6")."""
-    spans = [e for e in (tracker.latest_message or {}).get("entities") or [] if e.get("entity") == "fecha_hora"]
-    origin = [str(e["value"]) for e in spans if e.get("role") == ORIGIN and e.get("value")]
-    if origin:
-        return understand_when(" ".join(origin), now, tz)
-    return When(tz=tz)
+    origin = role_spans(tracker, ORIGIN)
+    return understand_when(" ".join(origin), now, tz) if origin else When(tz=tz)
+
+
+DESTINATION_MARKERS = (" para ", " pa ", " al ", " a la ", " a las ", " por ")
+
+
+def destination_when(tracker: Tracker, now: datetime, tz: str, fallback: str) -> When:
+    """What the message says about the new moment: everything it says about a moment once the words that
+    name the booking being moved (`origen` spans that name a moment: "del jueves", "la de las 6") are cut
+    out, read with the `destino` spans (which the NLU may have cut short). When the NLU marked no roles
+    and the message names two days ("del jueves para el viernes"), the part after the last "para"/"al"
+    is the new moment."""
+    text = latest_text(tracker)
+    origins = [e for e in _moment_entities(tracker) if e.get("role") == ORIGIN
+               and not understand_when(str(e.get("value") or ""), now, tz).is_empty]
+    for entity in sorted(origins, key=lambda e: int(e.get("start", 0)), reverse=True):
+        start, end = int(entity.get("start", 0)), int(entity.get("end", 0))
+        if 0 <= start < end <= len(text):
+            text = text[:start] + " " + text[end:]
+    when = understand_when(text, now, tz, role_spans(tracker, DESTINATION))
+    if when.unclear_day:
+        lowered = f" {text.lower()} "
+        cuts = sorted(i for marker in DESTINATION_MARKERS for i in _positions(lowered, marker))
+        for cut in cuts:  # the longest tail that names one clear day is the new moment
+            tail = understand_when(lowered[cut:], now, tz)
+            if tail.day is not None or tail.day_range is not None:
+                when = tail
+                break
+    if when.is_empty and fallback and fallback != latest_text(tracker):
+        when = understand_when(fallback, now, tz)
+    return when
+
+
+def _positions(text: str, marker: str) -> List[int]:
+    found, start = [], text.find(marker)
+    while start >= 0:
+        found.append(start)
+        start = text.find(marker, start + 1)
+    return found
+
+
+def _moment_entities(tracker: Tracker) -> List[Dict[str, Any]]:
+    return [e for e in (tracker.latest_message or {}).get("entities") or [] if e.get("entity") == "fecha_hora"]
 
 
 class ActionPrepararReprogramacion(AssistantAction):
@@ -116,6 +160,19 @@ class ValidateReprogramarForm(AssistantFormValidation):
         bookings = await upcoming(self.services, client_phone(tracker) or "")
         return next((b for b in bookings if b.id == booking_id), None)
 
+    async def extract_nuevo_horario(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        """A new moment in a message whose `fecha_hora` entity the NLU missed: the whole message."""
+        if tracker.get_slot("nuevo_horario") or tracker.get_slot("plazo_vencido"):
+            return {}
+        if not tracker.get_slot("reserva_a_mover") or tracker.get_slot("requested_slot") == "reserva_a_mover":
+            return {}  # "la del jueves" answers which booking, not the new moment
+        now = now_in(self.tz)
+        if destination_when(tracker, now, self.tz, "").is_empty:
+            return {}
+        return {"nuevo_horario": latest_text(tracker)}
+
     async def validate_reserva_a_mover(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
@@ -157,7 +214,9 @@ class ValidateReprogramarForm(AssistantFormValidation):
             if text.strip().isdigit():
                 outcome = await requests.by_id(int(text), now)
             else:
-                heard = heard_when(tracker, now, self.tz, fallback=text, roles=(DESTINATION, None))
+                heard = destination_when(tracker, now, self.tz, text)
+                if heard.is_empty:
+                    return {"nuevo_horario": None}  # the form asks for the new day and time
                 base = remembered(tracker, self.tz) or exact_moment(booking.starts_at, self.tz)
                 outcome = await requests.resolve(merge_correction(base, heard), now)
             if outcome.slot is None:

@@ -99,7 +99,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     nlu_check = commands.add_parser("nlu-check", help="held-out intent accuracy", add_help=False)
     nlu_check.add_argument("rest", nargs=argparse.REMAINDER)
     nlu_check.set_defaults(func=_nlu_check)
-    args = parser.parse_args(argv)
+    # `stats` and `nlu-check` hand their own options to their own parsers (argparse's REMAINDER cannot
+    # start with an option such as --nlu).
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        if not hasattr(args, "rest"):
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        args.rest = unknown + list(args.rest)
     if args.func is not _run_local:  # the chat window logs to var/logs/ instead of the terminal
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return args.func(args)

@@ -23,7 +23,7 @@ from rasa_project.settings import LOCAL_STATE_DIR
 
 LOG_DIR = LOCAL_STATE_DIR / "logs"
 LABELS = {"booking_api": "API de reservas", "twilio_api": "Twilio (sandbox)", "actions": "acciones",
-          "llm": "LLM (sandbox)", "rasa": "Rasa"}
+          "llm": "LLM (sandbox)", "transcription": "notas de voz (sandbox)", "rasa": "Rasa"}
 
 
 def _port_taken(port: int) -> bool:
@@ -68,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(filename=LOG_DIR / "run-local.log", level=logging.INFO, force=True,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ports = StackPorts()
-    taken = [port for port in (ports.rasa, ports.actions, ports.booking, ports.twilio) if _port_taken(port)]
+    taken = [port for port in (ports.rasa, ports.actions, ports.booking, ports.twilio, ports.transcription)
+             if _port_taken(port)]
     if taken:
         print(f"No puedo arrancar: el puerto {', '.join(map(str, taken))} ya está en uso en 127.0.0.1 "
               "(¿otro `make run` abierto?). Ciérralo y vuelve a intentarlo.", file=sys.stderr)

@@ -56,10 +56,11 @@ class StackPorts:
     booking: int = 8081
     twilio: int = 8082
     llm: int = 8083
+    transcription: int = 8084
 
     @classmethod
     def free(cls) -> StackPorts:
-        return cls(free_port(), free_port(), free_port(), free_port(), free_port())
+        return cls(free_port(), free_port(), free_port(), free_port(), free_port(), free_port())
 
 
 @dataclass
@@ -82,6 +83,7 @@ class LocalStack:
         tracker_db_url: Optional[str] = None,
         booking_db_url: Optional[str] = None,
         with_llm: bool = False,
+        with_transcription: bool = True,
         extra_env: Optional[Mapping[str, str]] = None,
         log_dir: Optional[Path] = None,
         rasa_instances: int = 1,
@@ -113,7 +115,11 @@ class LocalStack:
             env.setdefault("OPENROUTER_API_KEY", "local-llm-key")
         env.update(extra_env or {})
         self.env = env
+        if with_transcription:  # voice notes: the speech-to-text stand-in
+            env.setdefault("TRANSCRIPTION_API_URL", f"http://127.0.0.1:{self.ports.transcription}/v1")
+            env.setdefault("TRANSCRIPTION_API_KEY", "local-transcription-key")
         self.with_llm = with_llm
+        self.with_transcription = with_transcription
         self.processes: List[Process] = [p for p in self._plan() if only is None or p.name in only]
 
     @property
@@ -145,6 +151,15 @@ class LocalStack:
             ),
             Process("actions", [py, "-m", "actions"], f"http://127.0.0.1:{self.ports.actions}/health"),
         ]
+        if self.with_transcription:
+            plan.append(
+                Process(
+                    "transcription",
+                    [py, "-m", "rasa_project.sandboxes.transcription", "--port", str(self.ports.transcription),
+                     "--api-key", self.env["TRANSCRIPTION_API_KEY"]],
+                    f"http://127.0.0.1:{self.ports.transcription}/_sandbox/requests",
+                )
+            )
         if self.with_llm:
             plan.append(
                 Process(

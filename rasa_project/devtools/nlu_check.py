@@ -12,9 +12,11 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 from rasa_project.settings import PROJECT_ROOT
+
+OUT_OF_SCOPE = "fuera_de_alcance"
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -23,6 +25,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--model", default=None)
     parser.add_argument("--out", default="results/heldout")
     parser.add_argument("--min-accuracy", type=float, default=0.95)
+    parser.add_argument("--max-oos-accepts", type=float, default=None,
+                        help="fail when more than this share of out-of-scope messages is taken as an intent")
     args = parser.parse_args(argv)
     rasa = str(Path(sys.executable).with_name("rasa"))
     command = [rasa, "test", "nlu", "--nlu", args.nlu, "--out", args.out]
@@ -37,10 +41,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"held-out intent accuracy: {accuracy:.4f} on {int(report['weighted avg']['support'])} messages")
     for name, scores in worst:
         print(f"  {name:22s} f1={scores['f1-score']:.3f} support={scores['support']}")
+    accepted, out_of_scope = oos_false_accepts(PROJECT_ROOT / args.out, report)
+    share = accepted / out_of_scope if out_of_scope else 0.0
+    print(f"out-of-scope false accepts: {share:.4f} ({accepted} of {out_of_scope} taken as an intent)")
+    failed = False
     if accuracy < args.min_accuracy:
         print(f"FAILED: accuracy {accuracy:.4f} < {args.min_accuracy}", file=sys.stderr)
-        return 1
-    return 0
+        failed = True
+    if args.max_oos_accepts is not None and share > args.max_oos_accepts:
+        print(f"FAILED: out-of-scope false accepts {share:.4f} > {args.max_oos_accepts}", file=sys.stderr)
+        failed = True
+    return 1 if failed else 0
+
+
+def oos_false_accepts(results: Path, report: dict) -> Tuple[int, int]:
+    """(out-of-scope messages taken as an in-scope intent, out-of-scope messages): "no entendí" (nlu_fallback)
+    is the right answer for them too, so only a real intent counts against."""
+    support = int((report.get(OUT_OF_SCOPE) or {}).get("support") or 0)
+    errors_path = results / "intent_errors.json"
+    errors = json.loads(errors_path.read_text()) if errors_path.exists() else []
+    accepted = sum(1 for e in errors if e["intent"] == OUT_OF_SCOPE
+                   and (e.get("intent_prediction") or {}).get("name") not in (OUT_OF_SCOPE, "nlu_fallback"))
+    return accepted, support
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ an inbound WhatsApp message, `sign`/`post_inbound` sign it with `X-Twilio-Signat
 
 Terminal part: `python -m rasa_project.devtools.whatsapp_simulator [--from +5215512345678] [--name "Ana López"]
 [--webhook URL] [--sandbox URL]` is a REPL; type as the client, replies print as they reach the sandbox.
-Commands: `/foto <url> [texto]`, `/ubicacion <lat> <lon>`, `/boton <payload> [texto]`, `/salir`.
+Commands: `/foto <url> [texto]`, `/voz <lo que dices>` (a voice note: its audio is registered in the
+Twilio sandbox and "says" the text to the transcription stand-in), `/ubicacion <lat> <lon>`,
+`/boton <payload> [texto]`, `/salir`.
 Without a TTY it reads stdin lines and, at EOF, waits briefly for pending replies before exiting.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import mimetypes
 import re
 import sys
@@ -25,11 +28,13 @@ import httpx
 from twilio.request_validator import RequestValidator
 
 from rasa_project.phones import whatsapp_address
+from rasa_project.sandboxes.transcription import fake_voice_note
 from rasa_project.settings import get_settings
 
 API_VERSION = "2010-04-01"
 POLL_WAIT_SECONDS = 10.0
-HELP = "Comandos: /foto <url> [texto] · /ubicacion <lat> <lon> · /boton <payload> [texto] · /salir"
+HELP = ("Comandos: /foto <url> [texto] · /voz <lo que dices> · /ubicacion <lat> <lon> · /boton <payload> [texto]"
+        " · /salir")
 
 
 class RepliesTimeout(TimeoutError):
@@ -98,6 +103,14 @@ def build_inbound_form(
     if button is not None:
         form["ButtonPayload"], form["ButtonText"] = button
     return form
+
+
+async def voice_note_form(client: httpx.AsyncClient, sandbox_url: str, sender: str, said: str,
+                          profile_name: str = "Cliente") -> Dict[str, str]:
+    """A voice note that says `said`: its audio registered in the Twilio sandbox, the form Twilio would post."""
+    payload = {"content_type": "audio/ogg", "data": base64.b64encode(fake_voice_note(said)).decode()}
+    created = (await client.post(f"{sandbox_url.rstrip('/')}/_sandbox/media", json=payload)).raise_for_status()
+    return build_inbound_form(sender, None, profile_name=profile_name, media=[(created.json()["url"], "audio/ogg")])
 
 
 def sign(url: str, form: Mapping[str, str], auth_token: str) -> str:
@@ -237,7 +250,11 @@ async def run_repl(args: argparse.Namespace) -> int:
                 line = await lines.get()
                 if line is None or line.strip() == "/salir":
                     break
-                form = _parse_line(line.strip(), sender, args.name) if line.strip() else None
+                if line.strip().startswith("/voz "):
+                    form: Dict[str, str] | None = await voice_note_form(
+                        client, args.sandbox, sender, line.strip()[len("/voz "):].strip(), args.name)
+                else:
+                    form = _parse_line(line.strip(), sender, args.name) if line.strip() else None
                 if form is None:
                     continue
                 state["sent"], state["replies_since_send"] = True, 0

@@ -203,3 +203,22 @@ async def test_booking_when_the_api_is_down(services: Services, domain: dict, sa
     dispatcher = CollectingDispatcher()
     await ActionAgendarCita(services).run(dispatcher, tracker, domain)
     assert dispatcher.messages[-1]["error"]["type"] == "booking_api.unavailable"
+
+
+async def test_service_and_moment_the_nlu_missed_are_read_from_the_text(
+    services: Services, domain: dict, sandbox: Sandbox
+) -> None:
+    """No entity at all (a long message with typos): the service and the moment come from the text itself."""
+    day = sandbox.full_slot_day + timedelta(days=2)
+    if day.weekday() == 6:
+        day += timedelta(days=1)
+    text = f"kiero sacar turno pa pilates el {SPANISH_DAYS[day.weekday()]} a las 9 d la mañana"
+    dispatcher, slots = await validate(services, domain, text=text, intent="agendar_cita", active_loop="agendar_form")
+    assert slots["servicio"] == "pilates" and slots["horario"].isdigit(), dispatcher.messages
+    assert "09:00" in slots["horario_texto"] and SPANISH_DAYS[day.weekday()] in slots["horario_texto"]
+
+
+async def test_a_name_that_is_a_month_is_not_a_moment(services: Services, domain: dict) -> None:
+    _, slots = await validate(services, domain, text="Julio Pérez", intent="informar", active_loop="agendar_form",
+                              slots={"cliente_registrado": False}, requested_slot="nombre_registro")
+    assert "horario" not in slots

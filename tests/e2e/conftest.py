@@ -40,6 +40,8 @@ def stack(log_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loc
             "INBOX_POLL_SECONDS": "0.5",
             "OUTBOUND_BACKOFF_BASE_SECONDS": "0.05",
             "OUTBOUND_BACKOFF_MAX_SECONDS": "0.2",
+            # bookings a journey makes are days ahead; 2 h keeps the policy on without depending on the hour
+            "CHANGE_NOTICE_HOURS": "2",
         },
     )
     assistant.start(timeout=300)
