@@ -49,15 +49,17 @@ def origin_when(tracker: Tracker, now: datetime, tz: str) -> When:
 DESTINATION_MARKERS = (" para ", " pa ", " al ", " a la ", " a las ", " por ")
 
 
-def destination_when(tracker: Tracker, now: datetime, tz: str, fallback: str) -> When:
+def destination_when(tracker: Tracker, now: datetime, tz: str, fallback: str,
+                     booking: Optional[Booking] = None) -> When:
     """What the message says about the new moment: everything it says about a moment once the words that
     name the booking being moved (`origen` spans that name a moment: "del jueves", "la de las 6") are cut
     out, read with the `destino` spans (which the NLU may have cut short). When the NLU marked no roles
     and the message names two days ("del jueves para el viernes"), the part after the last "para"/"al"
-    is the new moment."""
+    is the new moment. The NLU's roles are unsure: with the booking known, only an origin span that
+    matches it (its day, or its time) is cut ("a las 7" tagged origen of a booking at 08:00 stays)."""
     text = latest_text(tracker)
     origins = [e for e in _moment_entities(tracker) if e.get("role") == ORIGIN
-               and not understand_when(str(e.get("value") or ""), now, tz).is_empty]
+               and _names_booking(understand_when(str(e.get("value") or ""), now, tz), booking, tz)]
     for entity in sorted(origins, key=lambda e: int(e.get("start", 0)), reverse=True):
         start, end = int(entity.get("start", 0)), int(entity.get("end", 0))
         if 0 <= start < end <= len(text):
@@ -74,6 +76,16 @@ def destination_when(tracker: Tracker, now: datetime, tz: str, fallback: str) ->
     if when.is_empty and fallback and fallback != latest_text(tracker):
         when = understand_when(fallback, now, tz)
     return when
+
+
+def _names_booking(moment: When, booking: Optional[Booking], tz: str) -> bool:
+    if moment.is_empty:
+        return False
+    if booking is None:
+        return True
+    local = exact_moment(booking.starts_at, tz)
+    return (moment.day is not None and moment.day == local.day) or (
+        moment.day is None and local.time is not None and local.time in moment.times)
 
 
 def _positions(text: str, marker: str) -> List[int]:
@@ -214,7 +226,7 @@ class ValidateReprogramarForm(AssistantFormValidation):
             if text.strip().isdigit():
                 outcome = await requests.by_id(int(text), now)
             else:
-                heard = destination_when(tracker, now, self.tz, text)
+                heard = destination_when(tracker, now, self.tz, text, booking)
                 if heard.is_empty:
                     return {"nuevo_horario": None}  # the form asks for the new day and time
                 base = remembered(tracker, self.tz) or exact_moment(booking.starts_at, self.tz)

@@ -290,7 +290,7 @@ async def test_move_a_booking_to_another_day_at_the_same_time(known: Journey) ->
 async def test_move_a_booking_to_another_time_the_same_day(known: Journey) -> None:
     day = open_day(2)
     await known.book_directly("yoga", day, 8)
-    await known.say("muéveme la de yoga a las 7 de la tarde porfa")
+    await known.say("me cambias la clase de yoga para las 7 de la tarde?")
     await known.confirm()
     await known.assert_booked("yoga", day, 19)
 
