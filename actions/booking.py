@@ -158,6 +158,7 @@ class ActionAskHorario(AskMomentUnlessAnswered):
     """Asks the booking's day and time, unless the validation just did (alternatives, a missing hour...)."""
 
     response = "utter_ask_horario"
+    slot = "horario"
 
     def name(self) -> str:
         return "action_ask_horario"

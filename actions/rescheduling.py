@@ -153,6 +153,7 @@ class ActionAskNuevoHorario(AskMomentUnlessAnswered):
     """Asks the new day and time, unless the validation just did."""
 
     response = "utter_ask_nuevo_horario"
+    slot = "nuevo_horario"
 
     def name(self) -> str:
         return "action_ask_nuevo_horario"

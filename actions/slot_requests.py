@@ -177,10 +177,13 @@ class AskMomentUnlessAnswered(AssistantAction, ABC):
     the nearest free slots" with a second, contradicting question."""
 
     response = ""
+    slot = ""
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        if not said_this_turn(tracker, TEMPLATES):
+        # Also silent when the moment is already settled this turn (the validation read it from the text
+        # the NLU missed): "¿Para qué día y hora?" next to "Te reservo … ¿Lo confirmo?" contradicts it.
+        if not said_this_turn(tracker, TEMPLATES) and not tracker.get_slot(self.slot):
             dispatcher.utter_message(response=self.response)
         return []

@@ -222,3 +222,10 @@ async def test_a_name_that_is_a_month_is_not_a_moment(services: Services, domain
     _, slots = await validate(services, domain, text="Julio Pérez", intent="informar", active_loop="agendar_form",
                               slots={"cliente_registrado": False}, requested_slot="nombre_registro")
     assert "horario" not in slots
+
+
+async def test_the_question_is_not_asked_once_the_moment_is_settled(services: Services, domain: dict) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionAskHorario(services).run(dispatcher, make_tracker(slots={"horario": "12"}, active_loop="agendar_form"),
+                                         domain)
+    assert dispatcher.messages == []

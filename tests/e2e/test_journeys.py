@@ -165,7 +165,8 @@ async def test_a_comma_between_day_and_time(known: Journey) -> None:
 
 async def test_service_day_and_time_without_a_verb(known: Journey) -> None:
     day = open_day(3)
-    await known.say(f"yoga {weekday(day)} 8am")
+    reply = await known.say(f"yoga {weekday(day)} 8am")
+    assert "¿Para qué día y hora?" not in reply, known.story()  # one answer, not a question beside it
     await known.confirm()
     await known.assert_booked("yoga", day, 8)
 
