@@ -11,7 +11,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import AssistantAction, AssistantFormValidation
 from actions.change_policy import within_notice
-from actions.client_bookings import booking_button, booking_line, named_booking, upcoming
+from actions.client_bookings import AskWhichBooking, booking_line, named_booking, upcoming
 from actions.conversation import clear_form_slots
 from actions.formatting import when_text
 from actions.identity import client_phone
@@ -45,28 +45,13 @@ class ActionPrepararCancelacion(AssistantAction):
         return events
 
 
-class ActionAskReservaACancelar(AssistantAction):
+class ActionAskReservaACancelar(AskWhichBooking):
     """Asks which booking to cancel, as numbered options."""
+
+    response = "utter_ask_reserva_a_cancelar"
 
     def name(self) -> str:
         return "action_ask_reserva_a_cancelar"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[EventType]:
-        replier = self.replier(dispatcher, tracker, domain)
-        tz = self.services.settings.business_timezone
-        async with replier.calling_api("list_bookings") as call:
-            bookings = await upcoming(self.services, client_phone(tracker) or "")
-        if call.failed:
-            return call.events
-        await replier.say(
-            "utter_ask_reserva_a_cancelar",
-            facts={"bookings": [b.id for b in bookings]},
-            buttons=[booking_button(b, tz) for b in bookings],
-        )
-        return []
-
 
 class ValidateCancelarForm(AssistantFormValidation):
     """Matches the client's answer ("2", "la de pilates", RSV-1001) to one of their bookings."""

@@ -7,10 +7,17 @@ than one booking is no pick, and the flow asks with the numbered list.
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from abc import ABC
+from typing import Any, Dict, List, Optional
 from zoneinfo import ZoneInfo
 
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import AssistantAction
 from actions.formatting import when_text
+from actions.identity import client_phone
 from actions.matching import comparable, pick_by_name, pick_by_position
 from actions.services import Services
 from rasa_project.booking_api.models import Booking
@@ -48,3 +55,22 @@ def _at_moment(booking: Booking, moment: When, tz: str) -> bool:
     if moment.day is not None and local.date() != moment.day:
         return False
     return not moment.times or local.time() in moment.times
+
+
+class AskWhichBooking(AssistantAction, ABC):
+    """A form's "which booking?" as numbered options of the client's upcoming bookings (cancel, move)."""
+
+    response = ""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        replier = self.replier(dispatcher, tracker, domain)
+        tz = self.services.settings.business_timezone
+        async with replier.calling_api("list_bookings") as call:
+            bookings = await upcoming(self.services, client_phone(tracker) or "")
+        if call.failed:
+            return call.events
+        await replier.say(self.response, facts={"bookings": [b.id for b in bookings]},
+                          buttons=[booking_button(b, tz) for b in bookings])
+        return []
