@@ -98,6 +98,15 @@ class Settings:
     transcription_timeout_seconds: float = 20.0
     voice_note_max_bytes: int = 16 * 1024 * 1024
 
+    # Conversation events streamed to a broker (Rasa's event broker), redacted like the log; no URL = off.
+    # amqp://user:password@host:5672/vhost is RabbitMQ through Rasa's PikaEventBroker.
+    event_broker_url: str = ""
+    event_broker_queue: str = "rasa_events"
+
+    # "¿Qué tal te atendí? 1–5" after a completed booking, cancellation or payment link; at most once per
+    # client in this many days (0 = never asked)
+    satisfaction_survey_days: int = 30
+
     # Local sandboxes (the README's run command)
     sandbox_booking_db_url: str = f"sqlite:///{LOCAL_STATE_DIR / 'booking_sandbox.db'}"
     sandbox_twilio_port: int = 8082
