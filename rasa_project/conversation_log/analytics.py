@@ -30,7 +30,8 @@ def _normalise(value: Any) -> Any:
     return value
 
 
-def _rows(engine: Engine, sql: str, **params: Any) -> List[Row]:
+def read_rows(engine: Engine, sql: str, **params: Any) -> List[Row]:
+    """`sql`'s rows as dicts of normalised values (the one way every reader of the views queries)."""
     with engine.connect() as conn:
         result = conn.execute(sa.text(sql), params)
         return [{k: _normalise(v) for k, v in row._mapping.items()} for row in result]
@@ -49,10 +50,10 @@ def _percentile(values: List[float], q: float) -> Optional[float]:
 def conversation_stats(engine: Engine) -> List[Row]:
     """Per UTC day: conversations (distinct senders), sessions, messages in/out, unique users,
     average and p95 processing time in seconds (user event -> last bot event of the turn)."""
-    rows = _rows(engine, "SELECT * FROM conversation_stats ORDER BY day")
+    rows = read_rows(engine, "SELECT * FROM conversation_stats ORDER BY day")
     if engine.dialect.name != "postgresql":
         latencies: Dict[str, List[float]] = {}
-        for item in _rows(engine, "SELECT day, seconds FROM turn_latency WHERE seconds IS NOT NULL"):
+        for item in read_rows(engine, "SELECT day, seconds FROM turn_latency WHERE seconds IS NOT NULL"):
             latencies.setdefault(str(item["day"]), []).append(float(item["seconds"]))
         for row in rows:
             row["p95_processing_seconds"] = _percentile(latencies.get(str(row["day"]), []), 0.95)
@@ -63,13 +64,13 @@ def intent_stats(engine: Engine, threshold: Optional[float] = None) -> List[Row]
     """Per intent: messages, average confidence, share below the fallback threshold (config.yml's
     FallbackClassifier when `threshold` is None, as baked into the view)."""
     if threshold is None or threshold == fallback_threshold():
-        return _rows(engine, "SELECT * FROM intent_stats ORDER BY messages DESC, intent")
+        return read_rows(engine, "SELECT * FROM intent_stats ORDER BY messages DESC, intent")
     confidence = (
         "CAST(data::jsonb #>> '{parse_data,intent,confidence}' AS DOUBLE PRECISION)"
         if engine.dialect.name == "postgresql"
         else "CAST(json_extract(data, '$.parse_data.intent.confidence') AS REAL)"
     )
-    return _rows(
+    return read_rows(
         engine,
         f"""SELECT intent_name AS intent, COUNT(*) AS messages, AVG(c) AS avg_confidence,
                    AVG(CASE WHEN c < :t THEN 1.0 ELSE 0.0 END) AS share_below_threshold, :t AS threshold
@@ -83,15 +84,15 @@ def intent_stats(engine: Engine, threshold: Optional[float] = None) -> List[Row]
 def error_stats(engine: Engine) -> List[Row]:
     """Per UTC day, source (internal_api, validation, llm_fallback, outbound_failed, rate_limited)
     and error type: the count."""
-    return _rows(engine, "SELECT * FROM error_stats ORDER BY day, source, error_type")
+    return read_rows(engine, "SELECT * FROM error_stats ORDER BY day, source, error_type")
 
 
 def user_conversation_stats(engine: Engine, sender: Optional[str] = None) -> List[Row]:
     """Per sender (or just `sender`): messages in/out, first/last seen (UTC), intents used, bookings."""
     if sender is None:
-        rows = _rows(engine, "SELECT * FROM user_conversation_stats ORDER BY last_seen DESC, sender_id")
+        rows = read_rows(engine, "SELECT * FROM user_conversation_stats ORDER BY last_seen DESC, sender_id")
     else:
-        rows = _rows(engine, "SELECT * FROM user_conversation_stats WHERE sender_id = :s", s=sender)
+        rows = read_rows(engine, "SELECT * FROM user_conversation_stats WHERE sender_id = :s", s=sender)
     for row in rows:  # SQLite's group_concat(DISTINCT ...) has no ORDER BY
         row["intents"] = ",".join(sorted((row.get("intents") or "").split(","))).strip(",")
     return rows

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from typing import List, Optional
+from typing import Any, List, Optional
 
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
@@ -144,3 +144,29 @@ def turn(i: int) -> List[Event]:
         SlotSet("confirmado", False, timestamp=ts()),
         act("action_listen"),
     ]
+
+
+async def write_session(store: Any, sender: str, events: List[Event]) -> None:
+    """Append `events` to the sender's log as one save, the way a Rasa turn does: the sender's current
+    tracker (or a new one) updated with them."""
+    tracker = await store.retrieve(sender) or store.init_tracker(sender)
+    for event in events:
+        tracker.update(event)
+    await store.save(tracker)
+
+
+def rasa_response(name: str, text: str, timestamp: float) -> List[Event]:
+    """A domain response uttered by Rasa itself (a rule's `utter_*`): its BotUttered carries `utter_action`."""
+    return [ActionExecuted(name, timestamp=timestamp), BotUttered(text, metadata={"utter_action": name},
+                                                                  timestamp=timestamp)]
+
+
+def replier_message(template: str, timestamp: float, *, event: Optional[str] = None,
+                    facts: Optional[dict] = None, error: Optional[dict] = None) -> BotUttered:
+    """A bot message as `actions/replies.py` sends it: template name, facts, and the business event."""
+    metadata: dict = {"template_name": template, "facts": dict(facts or {})}
+    if event:
+        metadata["event"] = event
+    if error:
+        metadata["error"] = error
+    return BotUttered(f"({template})", metadata=metadata, timestamp=timestamp)
