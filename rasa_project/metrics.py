@@ -60,3 +60,19 @@ TRANSCRIPTION_LATENCY = Histogram(
     buckets=(0.25, 0.5, 1, 2, 4, 8, 16, 32),
 )
 INBOX_BACKLOG = Gauge("whatsapp_inbox_backlog", "Inbound messages accepted but not yet processed")
+EVENT_BROKER_EVENTS = Counter(
+    "assistant_event_broker_events_total",
+    "Conversation events streamed to the event broker, by outcome: published (the broker confirmed it); failed "
+    "(it could not go when due, broker down or refusing: kept and retried, counted once per event); dropped "
+    "(never streamed: the buffer was full or the process stopped first; the conversation log still has it)",
+    ["outcome"],
+)
+EVENT_BROKER_CONNECTIONS = Counter(
+    "assistant_event_broker_connections_total",
+    "Attempts to open the event broker connection, by outcome (connected, failed); reconnects after a lost "
+    "connection are the client's own and not counted",
+    ["outcome"],
+)
+EVENT_BROKER_PENDING = Gauge(
+    "assistant_event_broker_pending", "Conversation events waiting for the event broker (in memory, bounded)"
+)

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from rasa_project.devtools.local_stack import LocalStack, StackPorts
 from rasa_project.devtools.model_cache import ensure_model
 from rasa_project.devtools.throwaway_db import throwaway_database
+from tests.broker.support import delete_queue
 from tests.e2e.support import ANA, AUTH_TOKEN, BOOKING_TOKEN, WhatsAppClient
 
 
@@ -42,11 +43,15 @@ def stack(log_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loc
             "OUTBOUND_BACKOFF_MAX_SECONDS": "0.2",
             # bookings a journey makes are days ahead; 2 h keeps the policy on without depending on the hour
             "CHANGE_NOTICE_HOURS": "2",
+            # the conversation events also stream to the machine's RabbitMQ (tests/e2e/test_event_broker.py)
+            "EVENT_BROKER_URL": "amqp://guest:guest@127.0.0.1:5672/",
+            "EVENT_BROKER_QUEUE": f"t_e2e_events_{uuid.uuid4().hex[:12]}",
         },
     )
     assistant.start(timeout=300)
     yield assistant
     assistant.stop()
+    delete_queue(assistant.env["EVENT_BROKER_QUEUE"])  # and its exchange: nothing left on the shared RabbitMQ
 
 
 @pytest.fixture
