@@ -60,3 +60,14 @@ TRANSCRIPTION_LATENCY = Histogram(
     buckets=(0.25, 0.5, 1, 2, 4, 8, 16, 32),
 )
 INBOX_BACKLOG = Gauge("whatsapp_inbox_backlog", "Inbound messages accepted but not yet processed")
+SATISFACTION_QUESTIONS = Counter(
+    "assistant_satisfaction_questions_total",
+    "Times the bot asked '¿Qué tal te atendí?', by the task rated (agendar_cita, reprogramar_cita, cancelar_cita, "
+    "pagar_servicio)",
+    ["sobre"],
+)
+SATISFACTION_RATINGS = Counter(
+    "assistant_satisfaction_ratings_total",
+    "Ratings clients gave (1-5), by the task rated",
+    ["sobre", "rating"],
+)
