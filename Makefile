@@ -50,11 +50,11 @@ test: model validate
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory test-rasa
 
-# The held-out gate is a floor (last measured: 0.945 accuracy, 0.095 out-of-scope false accepts, on 889 fresh messages);
-# the targets are 0.95 and 0.05 (see tests/nlu/heldout/README.md).
+# The held-out gate is the target (last measured, fallback kept: 0.969 accuracy, 0.034 out-of-scope false accepts, on
+# 889 fresh messages; see tests/nlu/heldout/README.md).
 test-rasa: model
 	$(BIN)/rasa test core --stories tests/stories --out results/core --fail-on-prediction-errors
-	$(PY) -m rasa_project nlu-check --nlu tests/nlu/heldout --min-accuracy 0.93 --max-oos-accepts 0.12
+	$(PY) -m rasa_project nlu-check --nlu tests/nlu/heldout --min-accuracy 0.95 --max-oos-accepts 0.05
 
 # Rasa's 5-fold cross-validation report under results/nlu (slow: trains 5 models).
 nlu-report: setup

@@ -11,9 +11,14 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import AssistantAction
 from actions.identity import client_phone
+from actions.satisfaction import ASKED_AT, PENDING
 from rasa_project.booking_api.errors import BookingApiError, ClientNotFound
 
 logger = logging.getLogger(__name__)
+
+# Slots a new session keeps (the domain's carry_over_slots_to_new_session is off for the rest): when the
+# satisfaction question was last asked, and whether it is still unanswered.
+CARRIED_OVER = (ASKED_AT, PENDING)
 
 
 class ActionSessionStart(AssistantAction):
@@ -26,6 +31,7 @@ class ActionSessionStart(AssistantAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         events: List[EventType] = [SessionStarted()]
+        events += [SlotSet(slot, tracker.get_slot(slot)) for slot in CARRIED_OVER if tracker.get_slot(slot) is not None]
         phone = client_phone(tracker)
         if phone:
             try:

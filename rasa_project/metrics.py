@@ -76,3 +76,14 @@ EVENT_BROKER_CONNECTIONS = Counter(
 EVENT_BROKER_PENDING = Gauge(
     "assistant_event_broker_pending", "Conversation events waiting for the event broker (in memory, bounded)"
 )
+SATISFACTION_QUESTIONS = Counter(
+    "assistant_satisfaction_questions_total",
+    "Times the bot asked '¿Qué tal te atendí?', by the task rated (agendar_cita, reprogramar_cita, cancelar_cita, "
+    "pagar_servicio)",
+    ["sobre"],
+)
+SATISFACTION_RATINGS = Counter(
+    "assistant_satisfaction_ratings_total",
+    "Ratings clients gave (1-5), by the task rated",
+    ["sobre", "rating"],
+)

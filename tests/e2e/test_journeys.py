@@ -9,6 +9,7 @@ never the wording of a reply. Days are chosen from today so every phrase names o
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Any, AsyncIterator, Dict, List, Tuple
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from rasa_project.devtools.local_stack import LocalStack
 from rasa_project.devtools.whatsapp_simulator import post_inbound, voice_note_form
@@ -335,3 +337,36 @@ async def test_buying_a_package_gets_a_payment_link(known: Journey) -> None:
     assert "/pay/PAY-" in link, known.story()
     history = await known.api.get("/client/purchase-history", headers={"X-Client-Phone": known.client.phone})
     assert [(p["package_code"], p["status"]) for p in history.json()] == [("bono10", "pending")]
+
+
+# --- the satisfaction question -------------------------------------------------------------------------------
+
+async def test_rated_after_a_booking_and_not_asked_again(known: Journey, log_engine: sa.engine.Engine) -> None:
+    """After the first booking the bot asks "¿Qué tal te atendí?"; "5" (the fifth option) is recorded as the
+    rating of that booking; a second booking the same week is not followed by the question again."""
+    day = open_day(2)
+    reply = await known.say(f"quiero yoga el {weekday(day)} a las 8 de la mañana")
+    assert CONFIRM in reply, known.story()
+    reply = await known.confirm()
+    assert "del 1 al 5" in reply, known.story()
+    await known.say("5")
+    await known.assert_booked("yoga", day, 8)
+    rated = rated_events(log_engine, known.client.phone)
+    assert [(e["facts"]["valoracion"], e["facts"]["sobre"]) for e in rated] == [(5, "agendar_cita")], known.story()
+
+    other = open_day(2, skip=(day,))
+    await known.say(f"agéndame pilates el {weekday(other)} a las 9 de la mañana")
+    reply = await known.confirm()
+    assert "del 1 al 5" not in reply, known.story()
+    assert len(rated_events(log_engine, known.client.phone)) == 1
+
+
+def rated_events(engine: sa.engine.Engine, phone: str) -> List[Dict[str, Any]]:
+    """The metadata of the rating messages the log holds for this client's conversation."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT data FROM events WHERE sender_id = :sender AND type_name = 'bot' ORDER BY id"),
+            {"sender": phone},
+        ).scalars().all()
+    metadata = [json.loads(row).get("metadata") or {} for row in rows]
+    return [m for m in metadata if m.get("event") == "satisfaction_rated"]
