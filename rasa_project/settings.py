@@ -103,6 +103,24 @@ class Settings:
     event_broker_url: str = ""
     event_broker_queue: str = "rasa_events"
 
+    # Human handoff: a person of the team takes over the conversation (the bot stays silent meanwhile)
+    handoff_idle_minutes: float = 240.0  # hand back to the bot after this long without messages (0 = never)
+    handoff_notify_url: str = ""  # POSTed {client, reason, last turns} when a conversation is handed off; "" = off
+    operator_api_token: str = ""  # bearer token of the operator API (/webhooks/whatsapp/operator/...); "" = closed
+    # When the team answers: "lun-vie 09:00-20:00, sab 09:00-14:00" in business_timezone; holidays as ISO dates
+    business_hours: str = "lun-vie 09:00-20:00, sab 09:00-14:00"
+    business_holidays: Tuple[str, ...] = ()
+
+    # Chatwoot (the team's helpdesk), through an API-channel inbox; no base URL = no mirror
+    chatwoot_base_url: str = ""
+    chatwoot_account_id: int = 1
+    chatwoot_inbox_id: int = 1
+    chatwoot_api_token: str = ""
+    chatwoot_webhook_secret: str = ""  # the inbox's webhook secret (X-Chatwoot-Signature) and the ?token= of its URL
+
+    # Options as WhatsApp buttons (Twilio Content API: quick-reply up to 3, list picker up to 10); off = numbered text
+    whatsapp_native_buttons: bool = True
+
     # "¿Qué tal te atendí? 1–5" after a completed booking, cancellation or payment link; at most once per
     # client in this many days (0 = never asked)
     satisfaction_survey_days: int = 30
@@ -110,6 +128,7 @@ class Settings:
     # Local sandboxes (the README's run command)
     sandbox_booking_db_url: str = f"sqlite:///{LOCAL_STATE_DIR / 'booking_sandbox.db'}"
     sandbox_twilio_port: int = 8082
+    sandbox_chatwoot_port: int = 8085
     rasa_port: int = 5005
 
     @property
