@@ -190,9 +190,10 @@ async def test_new_client_registers_books_lists_and_cancels(stack: LocalStack, c
     assert "¿Para qué día y hora?" in ask_time
     [confirm] = await client.say("el lunes a las 8")
     assert "Yoga Vinyasa" in confirm and "08:00" in confirm and "¿Lo confirmo?" in confirm
-    welcome, booked = await client.say("si", count=2)
+    welcome, booked, rating = await client.say("si", count=3)
     assert welcome.startswith("¡Bienvenida/o, Sofía Ruiz!")
     assert booked.startswith("✅ ¡Listo! Tu reserva RSV-")
+    assert "¿Qué tal te atendí?" in rating  # the client ignores it: not asked again after the cancellation
     booking_id = booked.split("Tu reserva ")[1].split()[0]
     [listing] = await client.say("que reservas tengo?")
     assert booking_id in listing
@@ -200,6 +201,7 @@ async def test_new_client_registers_books_lists_and_cancels(stack: LocalStack, c
     assert "¿Cancelo tu reserva de Yoga Vinyasa" in ask_cancel
     [cancelled] = await client.say("si")
     assert cancelled.startswith(f"Listo, cancelé tu reserva {booking_id}")
+    assert await client.settle(quiet=2) == []
     async with booking_admin(stack) as api:
         bookings = (await api.get("/client/bookings", params={"scope": "all"},
                                   headers={"X-Client-Phone": client.phone})).json()
