@@ -3,6 +3,7 @@
 For operators (production):
   migrate     create or upgrade the conversation-log schema (idempotent)
   stats       conversation-log analytics as tables (and PNG charts)
+  serve       `rasa <args>` (e.g. `serve run --credentials ...`) with the model loaded in seconds
 For developers (rasa_project/devtools, imported only by these commands):
   run-local   start the whole assistant offline (sandboxes, action server, Rasa) and chat with it
               through the terminal WhatsApp simulator
@@ -72,6 +73,12 @@ def _validate(_: argparse.Namespace) -> int:
     return validate_main()
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from rasa_project.fast_load import run_rasa
+
+    return run_rasa(list(args.rest))
+
+
 def _nlu_check(args: argparse.Namespace) -> int:
     from rasa_project.devtools.nlu_check import main as nlu_check_main
 
@@ -96,6 +103,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     stats.add_argument("rest", nargs=argparse.REMAINDER)
     stats.set_defaults(func=_stats)
     commands.add_parser("validate", help="rasa data validate, strict").set_defaults(func=_validate)
+    serve = commands.add_parser("serve", help="rasa <args>, the model loaded in seconds (fast_load.py)", add_help=False)
+    serve.add_argument("rest", nargs=argparse.REMAINDER)
+    serve.set_defaults(func=_serve)
     nlu_check = commands.add_parser("nlu-check", help="held-out intent accuracy", add_help=False)
     nlu_check.add_argument("rest", nargs=argparse.REMAINDER)
     nlu_check.set_defaults(func=_nlu_check)
@@ -106,7 +116,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if not hasattr(args, "rest"):
             parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         args.rest = unknown + list(args.rest)
-    if args.func is not _run_local:  # the chat window logs to var/logs/ instead of the terminal
+    if args.func not in (_run_local, _serve):  # the chat window logs to var/logs/; Rasa configures its own
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return args.func(args)
 

@@ -104,6 +104,9 @@ class LocalStack:
                 "ACTION_SERVER_PORT": str(self.ports.actions),
                 "ACTION_SERVER_TOKEN": env.get("ACTION_SERVER_TOKEN") or "local-action-server-token",
                 "PYTHONUNBUFFERED": "1",
+                # Rasa's telemetry unpacks the whole model archive a second time at start-up just to read
+                # its fingerprint (~2-4 s), and could not reach its server here anyway
+                "RASA_TELEMETRY_ENABLED": "false",
             }
         )
         if tracker_db_url:
@@ -174,7 +177,7 @@ class LocalStack:
 
     def rasa_process(self, port: int, name: str = "rasa") -> Process:
         argv = [
-            str(Path(sys.executable).with_name("rasa")), "run", "--model", str(self.model),
+            sys.executable, "-m", "rasa_project", "serve", "run", "--model", str(self.model),
             "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
             "--interface", "127.0.0.1", "--port", str(port),
         ]

@@ -125,8 +125,11 @@ def evaluate(model: Path, examples: List[Tuple[str, str]]) -> Figures:
     from rasa.utils.common import configure_logging_and_warnings
     from rasa.utils.log_utils import configure_structlog
 
+    from rasa_project.fast_load import apply
+
     configure_logging_and_warnings(logging.WARNING)
     configure_structlog(logging.WARNING)  # one debug line per parsed message otherwise
+    apply()  # the serving load: what the assistant runs (tests/model/test_fast_load.py: same predictions)
     agent = Agent.load(str(model))
 
     async def parse_all() -> List[Verdict]:
