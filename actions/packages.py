@@ -1,5 +1,7 @@
 """consultar_paquetes, pagar_servicio and consultar_historial: the catalogue, buying a package
-(POST /client/purchase returns a payment link; the bot never collects card data) and past purchases."""
+(POST /client/purchase returns a payment link; the bot never collects card data) and past purchases.
+When the payment link fails a second time in a session, a person of the team takes over
+(`actions/handoff.py`, reason 'pago_fallido')."""
 
 from __future__ import annotations
 
@@ -7,13 +9,14 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import AssistantAction
 from actions.conversation import clear_form_slots
 from actions.formatting import bulleted, day_text, money_text
+from actions.handoff import REASON_SLOT
 from actions.identity import client_phone
 from actions.matching import comparable, pick_by_name, pick_by_position
 from actions.registration import RegisteringFormValidation, register_if_needed
@@ -138,6 +141,25 @@ def recent_pending(purchases: List[Purchase], package_id: int, now: datetime) ->
     return max(candidates, key=lambda p: p.created_at) if candidates else None
 
 
+PAYMENT_DURING = "purchase_package"
+PAYMENT_FAILURES_BEFORE_HANDOFF = 2
+
+
+def _payment_failed(metadata: Dict[str, Any]) -> bool:
+    return (metadata.get("error") or {}).get("during") == PAYMENT_DURING
+
+
+def payment_failures(tracker: Tracker, dispatcher: CollectingDispatcher) -> int:
+    """How often the payment link failed in this session, this run included (the apology's `error`)."""
+    count = 0
+    for event in tracker.events:
+        if event.get("event") == "session_started":
+            count = 0
+        elif event.get("event") == "bot" and _payment_failed(event.get("metadata") or {}):
+            count += 1
+    return count + sum(1 for message in dispatcher.messages if _payment_failed(message))
+
+
 class ActionPagarServicio(AssistantAction):
     """Creates the purchase (or reuses a pending one just made) and sends its payment link."""
 
@@ -170,6 +192,8 @@ class ActionPagarServicio(AssistantAction):
             if purchase is None:
                 purchase = await api.purchase_package(phone, package.id)
         if call.failed:
+            if payment_failures(tracker, dispatcher) >= PAYMENT_FAILURES_BEFORE_HANDOFF:
+                events += [SlotSet(REASON_SLOT, "pago_fallido"), FollowupAction("action_pasar_a_humano")]
             return events + done + call.events
         await replier.say(
             "utter_link_pago",

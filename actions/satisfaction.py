@@ -85,7 +85,7 @@ class ActionPreguntarValoracion(AssistantAction):
     ) -> List[EventType]:
         days = self.services.settings.satisfaction_survey_days
         task = completed_task(tracker)
-        if days <= 0 or task is None:
+        if days <= 0 or task is None or tracker.is_paused():  # handed off: the team talks now, not the bot
             return []
         if tracker.get_slot(PENDING):
             return [SlotSet(PENDING, None)]  # the last question went unanswered: not twice in a row

@@ -1,4 +1,4 @@
-"""A new session: who the client is, so greetings and forms know it."""
+"""A new session: who the client is, so greetings and forms know it; a handoff goes on across it."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ CARRIED_OVER = (ASKED_AT, PENDING)
 
 
 class ActionSessionStart(AssistantAction):
-    """Starts a session and looks the client up once, so every later turn can use their name."""
+    """Starts a session and looks the client up once, so every later turn can use their name. A session
+    that expires while the team has the conversation starts paused (the handoff is not over)."""
 
     def name(self) -> str:
         return "action_session_start"
@@ -31,6 +32,10 @@ class ActionSessionStart(AssistantAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         events: List[EventType] = [SessionStarted()]
+        if tracker.is_paused():
+            # `SessionStarted` unpauses the tracker, but the team still has the conversation: pause again
+            # (rasa_project/handoff/state.py sees a continuation, not a new handoff).
+            events.append({"event": "pause", "timestamp": None, "metadata": {"continued": "session_start"}})
         events += [SlotSet(slot, tracker.get_slot(slot)) for slot in CARRIED_OVER if tracker.get_slot(slot) is not None]
         phone = client_phone(tracker)
         if phone:

@@ -87,3 +87,32 @@ SATISFACTION_RATINGS = Counter(
     "Ratings clients gave (1-5), by the task rated",
     ["sobre", "rating"],
 )
+CONTENT_TEMPLATES = Counter(
+    "whatsapp_content_templates_total",
+    "Twilio Content resources for WhatsApp buttons, by outcome: created; lost_race (another process stored its "
+    "SID first, ours is unused); create_failed (Twilio or the database failed: that message went as numbered "
+    "text); forgotten (Twilio no longer knew the SID, e.g. deleted in the console)",
+    ["outcome"],
+)
+OPTION_MESSAGES = Counter(
+    "whatsapp_option_messages_total",
+    "Messages with options, by how they went: quick_reply, list_picker, numbered (the options do not fit "
+    "WhatsApp's buttons, SMS, or native buttons off), fallback (buttons were possible but the Content failed)",
+    ["form"],
+)
+HELPDESK_MIRROR = Counter(
+    "assistant_helpdesk_mirror_total",
+    "Helpdesk outbox rows handled by the Chatwoot mirror, by kind (message_in, message_out, handoff, handback, "
+    "other) and outcome (sent; already_there: a retry found the earlier attempt in Chatwoot; retried: Chatwoot "
+    "down or refusing for now, backed off; rejected: refused for good, marked done with the reason; skipped)",
+    ["kind", "outcome"],
+)
+HELPDESK_OUTBOX_BACKLOG = Gauge(
+    "assistant_helpdesk_outbox_backlog", "Helpdesk outbox rows not yet in Chatwoot (notifications aside)"
+)
+HELPDESK_WEBHOOKS = Counter(
+    "assistant_helpdesk_webhooks_total",
+    "Chatwoot webhooks received, by event (message_created, conversation_status_changed, other) and outcome "
+    "(forwarded: an agent's reply sent to the client; handed_back; ignored; duplicate; unauthorized; failed)",
+    ["event", "outcome"],
+)

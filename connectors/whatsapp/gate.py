@@ -1,9 +1,10 @@
 """The channel's own rules for a claimed inbound message, before Rasa sees it.
 
 In order: opt-in keyword (always honoured), opted-out sender (stored, not processed), opt-out keyword,
-per-sender rate limit (counted from the inbox, so it holds across instances), numbered-option mapping
-("2" → that option's payload). The gate keeps the state of its rules (opt-out, the options last sent,
-the rate-limit notice) and says what happens to the message; the turn processor acts on the verdict.
+per-sender rate limit (counted from the inbox, so it holds across instances), option mapping: a tapped
+WhatsApp button (ButtonPayload, else its ButtonText), a typed "2" or a typed title → that option's
+payload. The gate keeps the state of its rules (opt-out, the options last sent, the rate-limit notice)
+and says what happens to the message; the turn processor acts on the verdict.
 What Rasa receives is saved as `bot_text` before the turn, so a retry sends Rasa the same text even
 though the options were already forgotten.
 """
@@ -14,12 +15,12 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Optional
+from typing import Any, Mapping, Optional, Sequence
 
 from connectors.whatsapp import notices
 from connectors.whatsapp.inbox_store import InboxRow, InboxStore
 from connectors.whatsapp.keywords import is_opt_in, is_opt_out
-from connectors.whatsapp.options import choose_option
+from connectors.whatsapp.options import Option, choose_option
 from connectors.whatsapp.sender_store import SenderStore
 from connectors.whatsapp.tables import DONE, OPTED_OUT, RATE_LIMITED
 from rasa_project.metrics import INBOUND_MESSAGES
@@ -36,6 +37,22 @@ class Verdict:
     status: str = DONE  # the inbox row's final status when handled here
     notice: Optional[str] = None  # what the channel tells the client when handled here
     notice_kind: str = "bot"  # the outbound row's kind for that notice
+
+
+def option_for_reply(body: str, button: Optional[Mapping[str, Any]], options: Sequence[Option]) -> str:
+    """What Rasa receives for a reply to `options`.
+
+    A button tap (`button` = inbound metadata {payload, text}) is matched by payload (our Content ids are
+    the Rasa payloads), then by its text (a title); a tap on an older message whose options are gone
+    keeps its payload, which is still one of ours. Anything typed goes through `choose_option`.
+    """
+    if button and button.get("payload"):
+        payload = str(button["payload"])
+        chosen = next((o for o in options if o.payload == payload), None)
+        chosen = chosen or choose_option(str(button.get("text") or ""), options)
+        return chosen.payload if chosen else payload
+    chosen = choose_option(body, options)
+    return chosen.payload if chosen else body
 
 
 class ChannelGate:
@@ -70,8 +87,8 @@ class ChannelGate:
             notify = await asyncio.to_thread(self.senders.take_rate_limit_notice, row.sender_id, window)
             return Verdict(status=RATE_LIMITED, notice=notices.RATE_LIMITED if notify else None,
                            notice_kind="rate_limit")
-        chosen = choose_option(body, state.options)
-        for_rasa = chosen.payload if chosen else body
+        button = row.metadata.get("button") if text is None and isinstance(row.metadata, dict) else None
+        for_rasa = option_for_reply(body, button, state.options)
         await asyncio.to_thread(self.inbox.set_bot_text, row.id, self.owner, for_rasa)
         if state.options:
             await asyncio.to_thread(self.senders.clear_options, row.sender_id)

@@ -8,7 +8,8 @@ conversation-log engine, the Twilio client, the outbound sender, the turn proces
   must be created inside the running loop);
 - after_server_start → Rasa's agent is wired from settings (`agent_setup.py`), then `start_worker()`:
   after Rasa loaded its agent (also before_server_start), so the first turn never finds
-  `app.ctx.agent` missing; the first poll picks up what a crash left;
+  `app.ctx.agent` missing; the first poll picks up what a crash left; the handoff loops (idle
+  hand-back, notifications: `handoff_loops.py`) start with it;
 - before_server_stop → `stop_worker()`: running turns get a grace period, then their rows go back
   to pending; after_server_stop → `close()`.
 """
@@ -27,6 +28,8 @@ from sanic import Blueprint
 from sqlalchemy.engine import Engine
 
 from connectors.whatsapp.agent_setup import configure_agent
+from connectors.whatsapp.chatwoot_webhook import HelpdeskParts
+from connectors.whatsapp.handoff_loops import HandoffLoops
 from connectors.whatsapp.inbox_store import InboxStore
 from connectors.whatsapp.outbound_store import OutboundStore
 from connectors.whatsapp.sender import OutboundSender
@@ -35,6 +38,7 @@ from connectors.whatsapp.turn import AgentLookup, OnNewMessage, TurnProcessor
 from connectors.whatsapp.twilio_client import TwilioClient
 from connectors.whatsapp.worker import InboxWorker
 from rasa_project.conversation_log.database import shared_engine
+from rasa_project.handoff.store import HandoffStore
 from rasa_project.settings import Settings
 from rasa_project.transcription import Transcriber
 
@@ -64,6 +68,8 @@ class ChannelParts:
     sender: OutboundSender
     worker: InboxWorker
     transcriber: Optional[Transcriber]
+    handoffs: HandoffStore
+    handoff_loops: HandoffLoops
 
 
 class ChannelRuntime:
@@ -73,6 +79,7 @@ class ChannelRuntime:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.parts: Optional[ChannelParts] = None
         self.worker_running = False
+        self.helpdesk: Optional[HelpdeskParts] = None  # the Chatwoot mirror, when chatwoot_base_url is set
 
     @property
     def opened(self) -> ChannelParts:
@@ -87,23 +94,35 @@ class ChannelRuntime:
         twilio = TwilioClient(self.settings)
         sender = OutboundSender(twilio, outbound, senders)
         transcriber = Transcriber.from_settings(self.settings)
+        handoffs = HandoffStore(engine)
         processor = TurnProcessor(self.settings, inbox, senders, outbound, sender, self.on_new_message,
-                                  self.owner, agent, transcriber)
+                                  self.owner, agent, transcriber, handoffs)
         worker = InboxWorker(self.settings, inbox, processor, self.owner)
-        self.parts = ChannelParts(engine, inbox, senders, outbound, twilio, sender, worker, transcriber)
+        self.parts = ChannelParts(engine, inbox, senders, outbound, twilio, sender, worker, transcriber,
+                                  handoffs, HandoffLoops(self.settings, handoffs, agent))
+        self.helpdesk = HelpdeskParts.build(self.settings, engine, self, agent)
 
     def start_worker(self) -> None:
         self.opened.worker.start()
+        if self.helpdesk is not None:
+            self.helpdesk.mirror.start()
+        self.opened.handoff_loops.start()
         self.worker_running = True
         logger.info("WhatsApp inbox worker %s started", self.owner)
 
     async def stop_worker(self, grace_seconds: float = 10.0) -> None:
         if self.parts is not None and self.worker_running:
             self.worker_running = False
+            if self.helpdesk is not None:
+                await self.helpdesk.mirror.stop()
+            await self.parts.handoff_loops.stop()
             await self.parts.worker.stop(grace_seconds)
 
     async def close(self) -> None:
         await self.stop_worker()
+        if self.helpdesk is not None:
+            await self.helpdesk.close()
+            self.helpdesk = None
         if self.parts is not None:
             await self.parts.twilio.close()
             if self.parts.transcriber is not None:

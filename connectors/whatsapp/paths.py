@@ -18,6 +18,12 @@ HEALTH = "/health"  # readiness: everything a turn needs
 METRICS = "/metrics"
 WEBHOOK = "/webhook"  # Twilio: "A message comes in"
 STATUS = "/status"  # Twilio: status callbacks of our outbound messages
+# The operator API (operator_api.py, docs/handoff.md): bearer token, JSON
+OPERATOR_HANDOFFS = "/operator/handoffs"  # GET: conversations the team has now
+OPERATOR_TRANSCRIPT = "/operator/conversations/<sender>/transcript"  # GET ?limit=50
+OPERATOR_MESSAGES = "/operator/conversations/<sender>/messages"  # POST {text, author?}: write as the business
+OPERATOR_HANDBACK = "/operator/conversations/<sender>/handback"  # POST: the bot answers again
+CHATWOOT_WEBHOOK = "/chatwoot"  # Chatwoot: agent replies and resolved conversations (handoff)
 
 
 def public_url(public_base_url: str, path: str) -> str:

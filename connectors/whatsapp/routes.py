@@ -1,5 +1,5 @@
 """HTTP endpoints of the channel under `/webhooks/whatsapp/` (paths in `paths.py`): webhook, status
-callbacks, health, metrics.
+callbacks, health, metrics, and the operator API (`operator_api.py`).
 
 The webhook only verifies, parses, sanitizes and stores; it answers Twilio at once (empty TwiML) and
 the worker does the rest. A message that was stored is never answered with a 5xx (Twilio would
@@ -21,8 +21,10 @@ from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
 
 from connectors.whatsapp import paths
+from connectors.whatsapp.chatwoot_webhook import add_chatwoot_route
 from connectors.whatsapp.inbound import InvalidInbound, parse_inbound_form
 from connectors.whatsapp.lifecycle import ChannelNotOpen, ChannelRuntime, register_lifecycle
+from connectors.whatsapp.operator_api import register_operator_api
 from connectors.whatsapp.signature import public_base_url, signature_valid, signed_url
 from rasa_project.health import collect_health
 from rasa_project.metrics import ACK_LATENCY, INBOUND_MESSAGES, OUTBOUND_SENDS
@@ -73,6 +75,8 @@ def _int(value: Optional[str]) -> Optional[int]:
 def build_blueprint(runtime: ChannelRuntime) -> Blueprint:
     bp = Blueprint("whatsapp_webhook", __name__)
     register_lifecycle(bp, runtime)
+    add_chatwoot_route(bp, lambda: runtime.helpdesk.webhook if runtime.helpdesk else None, runtime.settings)
+    register_operator_api(bp, runtime)
 
     @bp.route(paths.READY, methods=["GET"])
     async def health(_: Request) -> HTTPResponse:

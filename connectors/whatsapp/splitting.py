@@ -43,3 +43,12 @@ def split_text(text: str, limit: int = WHATSAPP_MAX_BODY) -> List[str]:
     if remaining:
         parts.append(remaining)
     return parts
+
+
+def split_keeping_last(text: str, last_limit: int, limit: int = WHATSAPP_MAX_BODY) -> List[str]:
+    """`split_text`'s parts, the last one also at most `last_limit`: it carries the buttons, and a Content
+    body allows fewer characters (1,024) than a plain message (1,600)."""
+    parts = split_text(text, limit)
+    if parts and len(parts[-1]) > last_limit:
+        parts = parts[:-1] + split_text(parts[-1], last_limit)
+    return parts

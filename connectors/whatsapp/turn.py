@@ -1,7 +1,8 @@
 """One claimed inbox message → the channel's gate, then a Rasa turn, then its final status.
 
 A voice note is first replaced by its transcript (`voice.py`; the client is shown "🎤 Entendí: «…»"
-before the answer). The gate (`gate.py`) may answer the message itself (opt-out, rate limit...);
+before the answer, except while the team has the conversation: then Rasa stays silent, and so do we).
+The gate (`gate.py`) may answer the message itself (opt-out, rate limit...);
 otherwise Rasa runs the turn with an output channel bound to this message. A failing turn is retried with backoff up to
 `inbox_max_attempts`, then marked failed; never dropped silently. A retry does not answer twice
 (`retried_turn.py`): a turn Rasa already logged is not run again, and replies an earlier attempt sent
@@ -30,6 +31,8 @@ from connectors.whatsapp.sender_store import SenderStore
 from connectors.whatsapp.tables import DONE, FAILED
 from connectors.whatsapp.voice import voice_media, voice_metadata, voice_text
 from rasa_project.backoff import backoff_delay
+from rasa_project.handoff.store import HandoffStore
+from rasa_project.handoff.tables import HUMAN
 from rasa_project.metrics import TURN_LATENCY, TURNS
 from rasa_project.settings import Settings
 from rasa_project.transcription import Transcriber
@@ -45,9 +48,11 @@ VOICE_ECHO = "🎤 Entendí: «{}»"
 class TurnProcessor:
     def __init__(self, settings: Settings, inbox: InboxStore, senders: SenderStore, outbound: OutboundStore,
                  sender: OutboundSender, on_new_message: OnNewMessage, owner: str,
-                 agent: AgentLookup = lambda: None, transcriber: Optional[Transcriber] = None) -> None:
+                 agent: AgentLookup = lambda: None, transcriber: Optional[Transcriber] = None,
+                 handoffs: Optional[HandoffStore] = None) -> None:
         """`agent`: Rasa's current agent (it can be replaced at run time), for a retry's tracker check;
-        `transcriber`: voice notes are transcribed when set (None: the polite "text only" reply)."""
+        `transcriber`: voice notes are transcribed when set (None: the polite "text only" reply);
+        `handoffs`: asked before the voice echo whether the team has the conversation."""
         self.settings = settings
         self.inbox = inbox
         self.senders = senders
@@ -58,6 +63,7 @@ class TurnProcessor:
         self.owner = owner
         self.agent = agent
         self.transcriber = transcriber
+        self.handoffs = handoffs
 
     async def _finish(self, row: InboxRow, status: str, error: Optional[str] = None) -> None:
         if not await asyncio.to_thread(self.inbox.finish, row.id, self.owner, status, error):
@@ -114,7 +120,8 @@ class TurnProcessor:
             if bot_text is not None:
                 if bot_text != row.body:
                     metadata["original_text"] = row.body
-                if transcript is not None:  # the first reply shows what was understood (reply 0 on a retry too)
+                if transcript is not None and not await self._handed_off(row.sender_id):
+                    # the first reply shows what was understood (reply 0 on a retry too)
                     await output.send_one(row.sender_id, VOICE_ECHO.format(transcript))
                 await self.on_new_message(UserMessage(bot_text, output, row.sender_id, input_channel=CHANNEL_NAME,
                                                       message_id=row.message_sid, metadata=metadata))
@@ -129,6 +136,12 @@ class TurnProcessor:
         await self._finish(row, DONE)
         TURNS.labels(outcome="ok").inc()
         TURN_LATENCY.observe(time.monotonic() - started)
+
+    async def _handed_off(self, sender_id: str) -> bool:
+        """One small query, only for a voice note: the bot's own replies need no check (Rasa is paused)."""
+        if self.handoffs is None:
+            return False
+        return await asyncio.to_thread(self.handoffs.state, sender_id) == HUMAN
 
     async def _failed(self, row: InboxRow, exc: Exception, max_attempts: int) -> None:
         error = f"{type(exc).__name__}: {exc}"[:2000]

@@ -14,7 +14,10 @@ Differences from `rasa.core.tracker_store.SQLTrackerStore` (see rasa-pitfalls.md
   `retrieve_full_tracker` still returns every event;
 - `save` appends exactly the events the tracker gained since it was retrieved, in id order,
   with user/bot text, entities and slot values redacted (`redaction.py`);
-- all database work runs in a thread, never blocking the event loop.
+- all database work runs in a thread, never blocking the event loop;
+- in the same transaction, the human-handoff state and the helpdesk outbox follow the events saved
+  (`rasa_project/handoff/state.py`: no query when there is nothing to write); the paused flag is part
+  of the window snapshot, so a long handoff stays paused when the window moves past its pause.
 
 Rasa wraps every store in `FailSafeTrackerStore`, which hides failures (retrieve -> None, i.e. the
 conversation silently restarts; save -> an in-memory store, i.e. the turn is lost from the log).
@@ -33,13 +36,15 @@ import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import Event, SessionStarted
+from rasa.shared.core.events import ConversationPaused, Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from rasa_project.conversation_log import window as win
 from rasa_project.conversation_log.database import shared_engine
 from rasa_project.conversation_log.log_redaction import install_log_redaction
 from rasa_project.conversation_log.redaction import redact_event
+from rasa_project.handoff.state import SavedEvent, execute_writes, plan_writes
+from rasa_project.handoff.tables import utcnow
 from rasa_project.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -126,7 +131,10 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
             prefix: List[Event] = []
             if snapshot is not None and snapshot.event_id >= after_id + 1:
                 after_id = snapshot.event_id
-                prefix = win.prefix_events(json.loads(snapshot.state), snapshot.timestamp, self.domain.slots)
+                state = json.loads(snapshot.state)
+                prefix = win.prefix_events(state, snapshot.timestamp, self.domain.slots)
+                if state.get("paused"):  # handed off before the window start: still silent
+                    prefix.append(ConversationPaused(timestamp=snapshot.timestamp))
             rows = self._rows(conn, sender_id, after_id)
         if not rows:
             return None
@@ -164,18 +172,22 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
             if loaded is None:
                 loaded = win.LoadedWindow(tracker.sender_id, 0, [None] * self._stored_in_session(session, tracker))
             new_events = events[loaded.persisted :]
-            rows = [self._row(tracker.sender_id, event) for event in new_events]
+            redacted = [redact_event(event.as_dict()) for event in new_events]
+            rows = [self._row(tracker.sender_id, event, data) for event, data in zip(new_events, redacted, strict=True)]
             session.add_all(rows)
             session.flush()
             loaded.event_ids.extend(row.id for row in rows)
+            saved = [SavedEvent(e, d, row.id) for e, d, row in zip(new_events, redacted, rows, strict=True)]
+            writes = plan_writes(self.settings, tracker, saved, utcnow(), self.engine.dialect.name)
+            if writes:
+                execute_writes(session.connection(), writes)
             self._move_window(session, tracker, events, loaded)
             session.commit()
         win.attach(tracker, loaded)
         logger.debug("Stored %d new events of %s", len(new_events), tracker.sender_id)
         return new_events
 
-    def _row(self, sender_id: str, event: Event) -> Any:
-        data = redact_event(event.as_dict())
+    def _row(self, sender_id: str, event: Event, data: dict) -> Any:
         intent = (data.get("parse_data") or {}).get("intent", {}).get("name")
         return self.SQLEvent(
             sender_id=sender_id,
@@ -208,10 +220,13 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         if boundary is None or loaded.event_ids[boundary - 1] is None:
             return
         before = DialogueStateTracker.from_events(tracker.sender_id, events[:boundary], self.domain.slots)
+        state = win.snapshot_state(before)
+        if before.is_paused():
+            state["paused"] = True
         values = {
             "event_id": loaded.event_ids[boundary - 1],
             "timestamp": events[boundary - 1].timestamp,
-            "state": json.dumps(win.snapshot_state(before)),
+            "state": json.dumps(state),
         }
         updated = session.execute(SNAPSHOTS.update().where(SNAPSHOTS.c.sender_id == tracker.sender_id).values(**values))
         if not updated.rowcount:

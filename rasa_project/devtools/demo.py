@@ -23,7 +23,8 @@ from rasa_project.settings import LOCAL_STATE_DIR
 
 LOG_DIR = LOCAL_STATE_DIR / "logs"
 LABELS = {"booking_api": "API de reservas", "twilio_api": "Twilio (sandbox)", "actions": "acciones",
-          "llm": "LLM (sandbox)", "transcription": "notas de voz (sandbox)", "rasa": "Rasa"}
+          "llm": "LLM (sandbox)", "transcription": "notas de voz (sandbox)", "chatwoot": "Chatwoot (sandbox)",
+          "rasa": "Rasa"}
 
 
 def _port_taken(port: int) -> bool:
@@ -68,14 +69,15 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(filename=LOG_DIR / "run-local.log", level=logging.INFO, force=True,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ports = StackPorts()
-    taken = [port for port in (ports.rasa, ports.actions, ports.booking, ports.twilio, ports.transcription)
+    taken = [port for port in (ports.rasa, ports.actions, ports.booking, ports.twilio, ports.transcription,
+                                            ports.chatwoot)
              if _port_taken(port)]
     if taken:
         print(f"No puedo arrancar: el puerto {', '.join(map(str, taken))} ya está en uso en 127.0.0.1 "
               "(¿otro `make run` abierto?). Ciérralo y vuelve a intentarlo.", file=sys.stderr)
         return 1
     print("Preparando el modelo (se entrena solo si cambiaron los datos)…", flush=True)
-    stack = LocalStack(ports=ports, model=ensure_model(), with_llm=args.llm, log_dir=LOG_DIR)
+    stack = LocalStack(ports=ports, model=ensure_model(), with_llm=args.llm, with_chatwoot=True, log_dir=LOG_DIR)
     status = StatusLine()
     try:
         stack.start(timeout=300, progress=status)
@@ -91,6 +93,6 @@ def run(args: argparse.Namespace) -> int:
           "Escribe como cliente; /salir para terminar.", flush=True)
     try:
         return simulator_main(["--webhook", stack.webhook_url, "--sandbox", stack.twilio_url,
-                               "--from", args.phone, "--name", args.name]) or 0
+                               "--chatwoot", stack.chatwoot_url, "--from", args.phone, "--name", args.name]) or 0
     finally:
         stack.stop()

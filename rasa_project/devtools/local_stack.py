@@ -1,4 +1,5 @@
-"""The whole assistant on one machine: booking API and Twilio sandboxes, action server, Rasa server.
+"""The whole assistant on one machine: booking API and Twilio sandboxes (and, `with_chatwoot`, the
+Chatwoot stand-in the handoff mirrors into), action server, Rasa server.
 
 One piece of code starts it for the README's run command and for the end-to-end tests, so both
 exercise the same wiring: each process is configured only through the environment variables of
@@ -57,10 +58,11 @@ class StackPorts:
     twilio: int = 8082
     llm: int = 8083
     transcription: int = 8084
+    chatwoot: int = 8085
 
     @classmethod
     def free(cls) -> StackPorts:
-        return cls(free_port(), free_port(), free_port(), free_port(), free_port(), free_port())
+        return cls(free_port(), free_port(), free_port(), free_port(), free_port(), free_port(), free_port())
 
 
 @dataclass
@@ -84,6 +86,7 @@ class LocalStack:
         booking_db_url: Optional[str] = None,
         with_llm: bool = False,
         with_transcription: bool = True,
+        with_chatwoot: bool = False,
         extra_env: Optional[Mapping[str, str]] = None,
         log_dir: Optional[Path] = None,
         rasa_instances: int = 1,
@@ -121,8 +124,15 @@ class LocalStack:
         if with_transcription:  # voice notes: the speech-to-text stand-in
             env.setdefault("TRANSCRIPTION_API_URL", f"http://127.0.0.1:{self.ports.transcription}/v1")
             env.setdefault("TRANSCRIPTION_API_KEY", "local-transcription-key")
+        if with_chatwoot:  # the helpdesk: the Chatwoot stand-in, its webhooks signed and tokened to our route
+            env.setdefault("CHATWOOT_BASE_URL", self.chatwoot_url)
+            env.setdefault("CHATWOOT_ACCOUNT_ID", "1")
+            env.setdefault("CHATWOOT_INBOX_ID", "1")
+            env.setdefault("CHATWOOT_API_TOKEN", "local-chatwoot-token")
+            env.setdefault("CHATWOOT_WEBHOOK_SECRET", "local-chatwoot-webhook-secret")
         self.with_llm = with_llm
         self.with_transcription = with_transcription
+        self.with_chatwoot = with_chatwoot
         self.processes: List[Process] = [p for p in self._plan() if only is None or p.name in only]
 
     @property
@@ -132,6 +142,10 @@ class LocalStack:
     @property
     def twilio_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.twilio}"
+
+    @property
+    def chatwoot_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.chatwoot}"
 
     @property
     def booking_url(self) -> str:
@@ -169,6 +183,19 @@ class LocalStack:
                     "llm",
                     [py, "-m", "rasa_project.sandboxes.llm_server", "--port", str(self.ports.llm)],
                     f"http://127.0.0.1:{self.ports.llm}/_sandbox/requests",
+                )
+            )
+        if self.with_chatwoot:
+            webhook = (f"http://127.0.0.1:{self.ports.rasa}/webhooks/whatsapp/chatwoot"
+                       f"?token={self.env['CHATWOOT_WEBHOOK_SECRET']}")
+            plan.append(
+                Process(
+                    "chatwoot",
+                    [py, "-m", "rasa_project.sandboxes.chatwoot", "--port", str(self.ports.chatwoot),
+                     "--account-id", self.env["CHATWOOT_ACCOUNT_ID"], "--inbox-id", self.env["CHATWOOT_INBOX_ID"],
+                     "--api-token", self.env["CHATWOOT_API_TOKEN"], "--webhook-url", webhook,
+                     "--webhook-secret", self.env["CHATWOOT_WEBHOOK_SECRET"]],
+                    f"{self.chatwoot_url}/_sandbox/faults",
                 )
             )
         for index, port in enumerate(self.rasa_ports):

@@ -8,7 +8,13 @@ Terminal part: `python -m rasa_project.devtools.whatsapp_simulator [--from +5215
 [--webhook URL] [--sandbox URL]` is a REPL; type as the client, replies print as they reach the sandbox.
 Commands: `/foto <url> [texto]`, `/voz <lo que dices>` (a voice note: its audio is registered in the
 Twilio sandbox and "says" the text to the transcription stand-in), `/ubicacion <lat> <lon>`,
-`/boton <payload> [texto]`, `/salir`.
+`/boton <payload> [texto]`, `/tap <n>`, `/salir`; and, as the team in the Chatwoot stand-in (`--chatwoot`),
+`/agente <texto>` (an agent's reply in this client's conversation) and `/resolver` (the agent resolves it).
+Buttons show as WhatsApp draws them: quick replies as `[ Sí, confirmar ] [ No ]`, a list picker as its
+button and numbered items; while the last message's buttons are on screen, typing their number or a
+title (or `/tap <n>`) taps it: the form carries `ButtonPayload` (the button's id) and `ButtonText`,
+as Twilio posts a WhatsApp tap. `as_numbered_text` gives a Content reply as the numbered text the
+channel sends without buttons (test helpers compare bodies with it).
 Without a TTY it reads stdin lines and, at EOF, waits briefly for pending replies before exiting.
 """
 
@@ -34,7 +40,8 @@ from rasa_project.settings import get_settings
 API_VERSION = "2010-04-01"
 POLL_WAIT_SECONDS = 10.0
 HELP = ("Comandos: /foto <url> [texto] · /voz <lo que dices> · /ubicacion <lat> <lon> · /boton <payload> [texto]"
-        " · /salir")
+        " · /tap <n> · /agente <texto> · /resolver · /salir")
+Choice = Tuple[str, str]  # a button on screen: (title shown, id Twilio posts as ButtonPayload)
 
 
 class RepliesTimeout(TimeoutError):
@@ -173,8 +180,101 @@ async def wait_for_replies(
     return replies
 
 
-def _parse_line(line: str, sender: str, name: str) -> Dict[str, str] | None:
-    """One typed line → an inbound form, or None for a command handled here (help) or a bad one."""
+def reply_choices(reply: Mapping[str, Any]) -> List[Choice]:
+    """The buttons of a sandbox message record: quick-reply actions or list-picker items, in order."""
+    if reply.get("actions"):
+        return [(str(a["title"]), str(a.get("id") or a["title"])) for a in reply["actions"]]
+    return [(str(i["item"]), str(i["id"])) for i in reply.get("items") or []]
+
+
+def as_numbered_text(reply: Mapping[str, Any]) -> str:
+    """A reply's body, with its buttons (if any) as the "1. Título" lines of the channel's numbered text."""
+    body, choices = str(reply.get("body") or ""), reply_choices(reply)
+    if not choices:
+        return body
+    lines = "\n".join(f"{n}. {title}" for n, (title, _) in enumerate(choices, start=1))
+    return f"{body.rstrip()}\n\n{lines}" if body.strip() else lines
+
+
+def render_reply(reply: Mapping[str, Any]) -> List[str]:
+    """The lines the terminal shows for one reply: text, media, buttons as buttons, templates."""
+    lines = [str(reply["body"])] if reply.get("body") else []
+    lines += [f"[media] {url}" for url in reply.get("media_urls", [])]
+    if reply.get("actions"):
+        lines.append(" ".join(f"[ {title} ]" for title, _ in reply_choices(reply)))
+    elif reply.get("items"):
+        lines.append(f"☰ {reply.get('button') or 'Opciones'}")
+        lines += [f"  {n}. {item['item']}" + (f" — {item['description']}" if item.get("description") else "")
+                  for n, item in enumerate(reply["items"], start=1)]
+    elif reply.get("content_sid") and not reply.get("content_type"):
+        lines.append(f"[plantilla {reply['content_sid']}] {reply.get('content_variables') or ''}")
+    return lines
+
+
+def _tapped(line: str, choices: Sequence[Choice]) -> Choice | None:
+    """The button a typed line taps: `/tap N`, a bare number, or a title (case and accents as shown)."""
+    text = line.strip()
+    if text.startswith("/tap"):
+        text = text[len("/tap"):].strip()
+    if text.isdigit() and 1 <= int(text) <= len(choices):
+        return choices[int(text) - 1]
+    return next((c for c in choices if c[0].casefold() == text.casefold()), None)
+
+
+async def chatwoot_conversation_id(client: httpx.AsyncClient, chatwoot_url: str, phone: str) -> int:
+    """The latest conversation of `phone` in the Chatwoot stand-in (LookupError when it has none yet)."""
+    number = whatsapp_address(phone).removeprefix("whatsapp:")
+    state = (await client.get(f"{chatwoot_url.rstrip('/')}/_sandbox/state")).raise_for_status().json()
+    found = [c["id"] for c in state["conversations"] if (c["meta"]["sender"] or {}).get("phone_number") == number]
+    if not found:
+        raise LookupError(f"no Chatwoot conversation for {number} yet")
+    return max(found)
+
+
+async def agent_reply(client: httpx.AsyncClient, chatwoot_url: str, phone: str, text: str,
+                      agent_name: str = "Agente") -> Dict[str, Any]:
+    """An agent of the team answers `phone` in the Chatwoot stand-in (its webhook reaches our route)."""
+    conversation = await chatwoot_conversation_id(client, chatwoot_url, phone)
+    response = await client.post(f"{chatwoot_url.rstrip('/')}/_sandbox/agent_reply", json={
+        "conversation_id": conversation, "content": text, "agent_name": agent_name})
+    return response.raise_for_status().json()
+
+
+async def resolve_conversation(client: httpx.AsyncClient, chatwoot_url: str, phone: str,
+                               agent_name: str = "Agente") -> Dict[str, Any]:
+    """The agent resolves `phone`'s conversation in the Chatwoot stand-in: the bot takes over again."""
+    conversation = await chatwoot_conversation_id(client, chatwoot_url, phone)
+    response = await client.post(f"{chatwoot_url.rstrip('/')}/_sandbox/resolve", json={
+        "conversation_id": conversation, "agent_name": agent_name})
+    return response.raise_for_status().json()
+
+
+async def _team_command(client: httpx.AsyncClient, chatwoot_url: str, sender: str, line: str) -> None:
+    """`/agente <texto>` and `/resolver`: be the team in Chatwoot; the result shows as the bot's replies do."""
+    command, _, text = line.partition(" ")
+    try:
+        if command == "/agente" and text.strip():
+            await agent_reply(client, chatwoot_url, sender, text.strip())
+            _warn("el agente respondió en Chatwoot")
+        elif command == "/agente":
+            print(HELP, flush=True)
+        else:
+            await resolve_conversation(client, chatwoot_url, sender)
+            _warn("conversación resuelta en Chatwoot: el asistente vuelve a responder")
+    except LookupError as exc:
+        _warn(str(exc))
+    except httpx.HTTPError as exc:
+        _warn(f"Chatwoot (stand-in) no disponible en {chatwoot_url}: {type(exc).__name__}: {exc}")
+
+
+def _parse_line(line: str, sender: str, name: str, choices: Sequence[Choice] = ()) -> Dict[str, str] | None:
+    """One typed line → an inbound form, or None for a command handled here (help) or a bad one.
+
+    `choices`: the buttons of the last reply; a line that taps one becomes a button form.
+    """
+    tapped = _tapped(line, choices) if choices else None
+    if tapped is not None:
+        return build_inbound_form(sender, None, profile_name=name, button=(tapped[1], tapped[0]))
     if not line.startswith("/"):
         return build_inbound_form(sender, line, profile_name=name)
     command, _, rest = line.partition(" ")
@@ -197,12 +297,8 @@ def _warn(text: str) -> None:
 
 
 def _print_reply(reply: dict) -> None:
-    if reply.get("body"):
-        print(f"bot> {reply['body']}", flush=True)
-    for url in reply.get("media_urls", []):
-        print(f"bot> [media] {url}", flush=True)
-    if reply.get("content_sid"):
-        print(f"bot> [plantilla {reply['content_sid']}] {reply.get('content_variables') or ''}", flush=True)
+    for line in render_reply(reply):
+        print(f"bot> {line}", flush=True)
 
 
 def _stdin_lines(loop: asyncio.AbstractEventLoop) -> asyncio.Queue:
@@ -222,7 +318,7 @@ async def run_repl(args: argparse.Namespace) -> int:
     settings = get_settings()
     sender = whatsapp_address(args.from_number)
     interactive = sys.stdin.isatty()
-    state = {"sent": False, "replies_since_send": 0, "last_reply": 0.0}
+    state: Dict[str, Any] = {"sent": False, "replies_since_send": 0, "last_reply": 0.0, "choices": []}
     loop = asyncio.get_running_loop()
     async with httpx.AsyncClient(timeout=20.0) as client:
         _, after = await poll_replies(client, args.sandbox, sender, 0, 0)  # replies from now on only
@@ -237,6 +333,7 @@ async def run_repl(args: argparse.Namespace) -> int:
                     continue
                 for reply in found:
                     _print_reply(reply)
+                    state["choices"] = reply_choices(reply)  # WhatsApp: the newest message's buttons
                     state["replies_since_send"] += 1
                     state["last_reply"] = loop.time()
 
@@ -250,11 +347,14 @@ async def run_repl(args: argparse.Namespace) -> int:
                 line = await lines.get()
                 if line is None or line.strip() == "/salir":
                     break
+                if line.strip().split(" ", 1)[0] in ("/agente", "/resolver"):
+                    await _team_command(client, args.chatwoot, sender, line.strip())
+                    continue
                 if line.strip().startswith("/voz "):
                     form: Dict[str, str] | None = await voice_note_form(
                         client, args.sandbox, sender, line.strip()[len("/voz "):].strip(), args.name)
                 else:
-                    form = _parse_line(line.strip(), sender, args.name) if line.strip() else None
+                    form = _parse_line(line.strip(), sender, args.name, state["choices"]) if line.strip() else None
                 if form is None:
                     continue
                 state["sent"], state["replies_since_send"] = True, 0
@@ -289,6 +389,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--name", default="Cliente")
     parser.add_argument("--webhook", default=f"http://127.0.0.1:{settings.rasa_port}/webhooks/whatsapp/webhook")
     parser.add_argument("--sandbox", default=f"http://127.0.0.1:{settings.sandbox_twilio_port}")
+    parser.add_argument("--chatwoot", default=f"http://127.0.0.1:{settings.sandbox_chatwoot_port}",
+                        help="the Chatwoot stand-in, for /agente and /resolver")
     parser.add_argument("--signed-url", default=settings.webhook_public_url or None,
                         help="URL to sign for (public webhook URL); default: webhook_public_url or --webhook")
     parser.add_argument("--drain-seconds", type=float, default=5.0, help="at EOF, max wait for replies")

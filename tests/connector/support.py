@@ -14,7 +14,12 @@ from sanic import Sanic
 
 from connectors.whatsapp import WhatsAppInput
 from rasa_project.devtools.local_stack import free_port
-from rasa_project.devtools.whatsapp_simulator import build_inbound_form, post_inbound, wait_for_replies
+from rasa_project.devtools.whatsapp_simulator import (
+    as_numbered_text,
+    build_inbound_form,
+    post_inbound,
+    wait_for_replies,
+)
 from rasa_project.settings import Settings
 
 ACCOUNT_SID = "AC" + "1" * 32
@@ -41,10 +46,16 @@ class Sandbox:
             params["to"] = to
         response = await self.client.get(f"{self.url}/_sandbox/messages", params=params)
         response.raise_for_status()
-        return response.json()["messages"]
+        return [as_read(m) for m in response.json()["messages"]]
 
     async def stats(self) -> dict:
         return (await self.client.get(f"{self.url}/_sandbox/stats")).json()
+
+
+def as_read(message: Dict[str, Any]) -> Dict[str, Any]:
+    """A sandbox record with `body` as the client reads it (a Content send's buttons as "1. Título" lines);
+    the rendered Content body stays in `content_body`."""
+    return {**message, "body": as_numbered_text(message), "content_body": message.get("body")}
 
 
 Handler = Callable[[UserMessage], Awaitable[Any]]
@@ -110,7 +121,8 @@ class Channel:
         return await post_inbound(self.webhook_url, form, AUTH_TOKEN)
 
     async def replies(self, sandbox: Sandbox, number: str, min_count: int = 1, timeout: float = 15) -> List[dict]:
-        return await wait_for_replies(sandbox.url, number, 0, min_count=min_count, timeout=timeout)
+        return [as_read(m) for m in await wait_for_replies(sandbox.url, number, 0, min_count=min_count,
+                                                          timeout=timeout)]
 
     def query(self, sql: str, **params: Any) -> List[Any]:
         engine = sa.create_engine(self.settings.tracker_db_url, future=True)

@@ -16,7 +16,7 @@ from rasa_project.devtools.local_stack import LocalStack, StackPorts
 from rasa_project.devtools.model_cache import ensure_model
 from rasa_project.devtools.throwaway_db import throwaway_database
 from tests.broker.support import delete_queue
-from tests.e2e.support import ANA, AUTH_TOKEN, BOOKING_TOKEN, WhatsAppClient
+from tests.e2e.support import ANA, AUTH_TOKEN, BOOKING_TOKEN, OPERATOR_TOKEN, WhatsAppClient
 
 
 @pytest.fixture(scope="session")
@@ -34,8 +34,10 @@ def stack(log_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loc
         tracker_db_url=log_db,
         booking_db_url=f"sqlite:///{tmp / 'booking.db'}",
         log_dir=tmp / "logs",
+        with_chatwoot=True,  # the helpdesk mirror and its webhooks (tests/e2e/test_helpdesk.py)
         extra_env={
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "OPERATOR_API_TOKEN": OPERATOR_TOKEN,  # the operator API (tests/e2e/test_handoff.py)
             "BOOKING_API_TOKEN": BOOKING_TOKEN,
             "INBOX_LEASE_SECONDS": "6",
             "INBOX_POLL_SECONDS": "0.5",

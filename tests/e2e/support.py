@@ -8,11 +8,24 @@ from typing import Any, Dict, List, Optional
 import httpx
 
 from rasa_project.devtools.local_stack import LocalStack
-from rasa_project.devtools.whatsapp_simulator import build_inbound_form, post_inbound, wait_for_replies
+from rasa_project.devtools.whatsapp_simulator import (
+    as_numbered_text,
+    build_inbound_form,
+    post_inbound,
+    wait_for_replies,
+)
 
 AUTH_TOKEN = "e2e-twilio-auth-token"
 BOOKING_TOKEN = "e2e-booking-token"
+OPERATOR_TOKEN = "e2e-operator-token"
 ANA = "+5215512345678"
+
+
+def as_read(message: Dict[str, Any]) -> Dict[str, Any]:
+    """A sandbox record with `body` as the client reads it: a Content send's buttons as "1. Título" lines
+    (the channel's numbered text), so assertions on bodies hold with and without native buttons; the
+    rendered Content body stays in `content_body`."""
+    return {**message, "body": as_numbered_text(message), "content_body": message.get("body")}
 
 
 class WhatsAppClient:
@@ -37,13 +50,13 @@ class WhatsAppClient:
     async def replies(self, count: int = 1, timeout: float = 45) -> List[Dict[str, Any]]:
         got = await wait_for_replies(self.stack.twilio_url, self.address, self.seen, min_count=count, timeout=timeout)
         self.seen = max(m["index"] for m in got)
-        return got
+        return [as_read(m) for m in got]
 
     async def settle(self, quiet: float = 2.0) -> List[Dict[str, Any]]:
         """Whatever else arrives within `quiet` seconds (to prove nothing more was sent)."""
         response = await self.http.get(f"{self.stack.twilio_url}/_sandbox/messages",
                                        params={"to": self.address, "after": self.seen, "wait": quiet})
-        return response.json()["messages"]
+        return [as_read(m) for m in response.json()["messages"]]
 
     async def say(self, body: str, count: int = 1) -> List[str]:
         response = await self.send(body)

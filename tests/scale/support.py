@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from rasa_project.devtools.local_stack import LocalStack
-from rasa_project.devtools.whatsapp_simulator import build_inbound_form, post_inbound
+from rasa_project.devtools.whatsapp_simulator import as_numbered_text, build_inbound_form, post_inbound
 
 AUTH_TOKEN = "scale-twilio-auth-token"
 BOOKING_TOKEN = "scale-booking-token"
@@ -81,7 +81,7 @@ async def replies_by_number(http: httpx.AsyncClient, stack: LocalStack, numbers:
     found: Dict[str, List[str]] = defaultdict(list)
     for message in sorted(await sandbox_messages(http, stack), key=lambda m: m["index"]):
         if message["to"] in wanted:
-            found[wanted[message["to"]]].append(message["body"])
+            found[wanted[message["to"]]].append(as_numbered_text(message))
     return {n: found.get(n, []) for n in numbers}
 
 
