@@ -13,7 +13,8 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any, Dict
 
-from rasa.shared.core.events import BotUttered, ConversationResumed
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed
 
 from connectors.whatsapp.output import WhatsAppOutput
 from connectors.whatsapp.splitting import split_text
@@ -79,7 +80,9 @@ async def hand_back(agent: Any, sender_id: str, by: str) -> bool:
 
     The tracker store's hook records `by` as `handoffs.ended_by` (and queues the 'handback' outbox row).
     Returns False, writing nothing, when the conversation does not exist or is not handed off. The bot
-    says nothing now; it answers the client's next message.
+    says nothing now; it answers the client's next message. An `action_listen` follows the resume: a paused
+    Rasa logs messages without one, and without it the policies would read the client's next message as
+    coming right after `action_pasar_a_humano` (no rule matches; the handoff was predicted again).
     """
     agent = _require_agent(agent)
     sender_id = normalize_e164(sender_id)
@@ -88,6 +91,7 @@ async def hand_back(agent: Any, sender_id: str, by: str) -> bool:
         if tracker is None or not tracker.is_paused():
             return False
         tracker.update(ConversationResumed(metadata={"by": by}))
+        tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
         await agent.tracker_store.save(tracker)
     logger.info("Conversation %s handed back to the bot (by %s)", sender_id, by)
     return True

@@ -52,8 +52,9 @@ async def test_a_person_takes_over_and_hands_back(client: WhatsAppClient, http: 
 
     back = await http.post(operator_url(client, f"/conversations/{client.phone}/handback"), headers=AUTH)
     assert back.status_code == 200, back.text
-    answers = await client.say("hola")
-    assert answers and answers[0]  # the bot answers again
+    [menu] = await client.say("ayuda")  # the bot answers again, and understands: no "no entendí", no new handoff
+    assert menu.startswith("Esto es lo que puedo hacer"), menu
+    assert await client.settle(quiet=2) == []
 
 
 async def test_the_operator_api_is_closed_without_the_token(client: WhatsAppClient, http: httpx.AsyncClient) -> None:

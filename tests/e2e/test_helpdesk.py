@@ -89,7 +89,9 @@ async def test_handoff_through_chatwoot_and_back(stack: LocalStack, http: httpx.
 
     await resolve_conversation(http, stack.chatwoot_url, client.phone)
     await asyncio.sleep(1.0)  # the webhook hands back
-    assert await client.say("hola")  # the bot answers again
+    [menu] = await client.say("ayuda")  # the bot answers again, and understands: no "no entendí", no new handoff
+    assert menu.startswith("Esto es lo que puedo hacer"), menu
+    assert await client.settle(quiet=2) == []
 
     conv = await until(lambda: conversation(stack, http, client.phone))
     texts = [m["content"] for m in conv["all_messages"] if m["message_type"] in (0, 1) and not m["private"]]
