@@ -5,34 +5,16 @@ the booking in the booking sandbox; the help menu (8 options) goes as a list pic
 
 from __future__ import annotations
 
-import uuid
-from typing import Any, AsyncIterator, Dict, List
+from typing import Any, Dict, List
 
 import httpx
 import pytest
 
 from rasa_project.devtools.local_stack import LocalStack
 from tests.e2e.support import WhatsAppClient
-from tests.e2e.test_journeys import CONFIRM, Journey, open_day, weekday
+from tests.e2e.test_journeys import CONFIRM, Journey, api, known, open_day, weekday  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-async def api(stack: LocalStack) -> AsyncIterator[httpx.AsyncClient]:
-    from tests.e2e.support import BOOKING_TOKEN
-
-    async with httpx.AsyncClient(base_url=stack.booking_url, headers={"Authorization": f"Bearer {BOOKING_TOKEN}"},
-                                 timeout=20) as client:
-        yield client
-
-
-@pytest.fixture
-async def known(stack: LocalStack, http: httpx.AsyncClient, api: httpx.AsyncClient) -> Journey:
-    phone = "+52155" + str(uuid.uuid4().int)[:8]
-    created = await api.post("/clients", json={"phone": phone, "name": "Marta Ruiz", "email": "marta@example.com"})
-    assert created.status_code == 201, created.text
-    return Journey(WhatsAppClient(stack, http, phone), api)
 
 
 async def _contents(http: httpx.AsyncClient, stack: LocalStack) -> List[Dict[str, Any]]:
