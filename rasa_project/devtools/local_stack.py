@@ -17,7 +17,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Set
 
 import httpx
 
@@ -37,10 +37,23 @@ class StackFailed(RuntimeError):
         self.name, self.log, self.reason = name, log, reason
 
 
+_HANDED_OUT: Set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port nobody listens on, and never one this process has handed out before.
+
+    The ports of a stack are chosen before any of its processes binds them, so the kernel may offer a
+    port again once its probe socket is closed: a second Rasa instance once got the booking
+    sandbox's port (CI answered its health check with the sandbox's 401).
+    """
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def latest_model(models_dir: Path = PROJECT_ROOT / "models") -> Path:

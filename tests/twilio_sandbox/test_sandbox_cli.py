@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import sys
 
 import httpx
 
+from rasa_project.devtools.local_stack import free_port
 from rasa_project.settings import PROJECT_ROOT
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 async def test_module_entry_point_serves(settings) -> None:
-    port = _free_port()
+    port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "rasa_project.sandboxes.twilio_api", "--host", "127.0.0.1", "--port", str(port),
         cwd=str(PROJECT_ROOT), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -46,7 +40,7 @@ async def test_module_entry_point_serves(settings) -> None:
 
 
 async def test_module_flags_turn_the_window_on_and_unknown_content_in(settings) -> None:
-    port = _free_port()
+    port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "rasa_project.sandboxes.twilio_api", "--port", str(port), "--window",
         "--allow-unknown-content", cwd=str(PROJECT_ROOT),
