@@ -11,7 +11,9 @@ INBOUND_MESSAGES = Counter(
     "Inbound webhook requests by outcome (accepted, duplicate, forbidden, invalid, rate_limited, opted_out)",
     ["outcome"],
 )
-TURNS = Counter("assistant_turns_total", "Turns processed by Rasa, by outcome (ok, failed, retried)", ["outcome"])
+TURNS = Counter("assistant_turns_total",
+                "Turns processed by Rasa, by outcome (ok, failed, retried; skipped: a proactive message to an "
+                "opted-out client)", ["outcome"])
 TURN_LATENCY = Histogram(
     "assistant_turn_seconds",
     "Time from taking a message out of the inbox to the last reply accepted by Twilio",

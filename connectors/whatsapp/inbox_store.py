@@ -18,7 +18,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from connectors.whatsapp.inbound import InboundMessage
-from connectors.whatsapp.tables import PENDING, PROCESSING, UNFINISHED, dialect_insert, inbox, senders, utcnow
+from connectors.whatsapp.tables import (
+    PENDING,
+    PROACTIVE_PREFIX,
+    PROCESSING,
+    UNFINISHED,
+    dialect_insert,
+    inbox,
+    senders,
+    utcnow,
+)
 
 
 @dataclass(frozen=True)
@@ -166,9 +175,11 @@ class InboxStore:
                                     .where(inbox.c.status.in_(UNFINISHED))).scalar() or 0)
 
     def count_recent(self, sender_id: str, before_id: int, since: datetime) -> int:
-        """Messages of `sender_id` received after `since` and accepted before row `before_id`."""
+        """Messages of `sender_id` received after `since` and accepted before row `before_id` (the
+        bot's own proactive rows are not the client writing)."""
         with self.engine.connect() as conn:
             return int(conn.execute(
                 sa.select(sa.func.count()).select_from(inbox)
-                .where(inbox.c.sender_id == sender_id, inbox.c.id < before_id, inbox.c.received_at > since)
+                .where(inbox.c.sender_id == sender_id, inbox.c.id < before_id, inbox.c.received_at > since,
+                       ~inbox.c.message_sid.startswith(PROACTIVE_PREFIX))
             ).scalar() or 0)

@@ -81,6 +81,8 @@ status_events = sa.Table(
 PENDING, PROCESSING, DONE, FAILED = "pending", "processing", "done", "failed"
 RATE_LIMITED, OPTED_OUT = "rate_limited", "opted_out"
 UNFINISHED = (PENDING, PROCESSING)
+# MessageSid prefix of the bot's own queued messages (`proactive.py`): reminders, waitlist offers
+PROACTIVE_PREFIX = "proactive:"
 
 
 def utcnow() -> datetime:

@@ -25,10 +25,11 @@ from connectors.whatsapp.inbox_store import InboxRow, InboxStore
 from connectors.whatsapp.outbound_store import OutboundStore
 from connectors.whatsapp.output import WhatsAppOutput
 from connectors.whatsapp.paths import CHANNEL_NAME
+from connectors.whatsapp.proactive import ProactiveMessage, UnknownIntent, request_of, trigger
 from connectors.whatsapp.retried_turn import RetriedTurn, turn_already_logged
 from connectors.whatsapp.sender import OutboundSender
 from connectors.whatsapp.sender_store import SenderStore
-from connectors.whatsapp.tables import DONE, FAILED
+from connectors.whatsapp.tables import DONE, FAILED, OPTED_OUT
 from connectors.whatsapp.voice import voice_media, voice_metadata, voice_text
 from rasa_project.backoff import backoff_delay
 from rasa_project.handoff.store import HandoffStore
@@ -96,6 +97,12 @@ class TurnProcessor:
             retry = await RetriedTurn.load(self.outbound, row.id, row.attempts)
             output = self._output(row, retry)
             metadata = dict(row.metadata)
+            request = request_of(row.sender_id, row.metadata)
+            if request is not None:
+                status = await self._proactive(request, output)
+                await self._finish(row, status)
+                TURNS.labels(outcome="ok" if status == DONE else "skipped").inc()
+                return
             if row.bot_text is None:
                 voice = await voice_text(row.metadata, self.transcriber, text=row.body)
                 metadata.update(voice_metadata(voice))
@@ -125,6 +132,11 @@ class TurnProcessor:
                     await output.send_one(row.sender_id, VOICE_ECHO.format(transcript))
                 await self.on_new_message(UserMessage(bot_text, output, row.sender_id, input_channel=CHANNEL_NAME,
                                                       message_id=row.message_sid, metadata=metadata))
+        except UnknownIntent as exc:  # a producer's mistake: retrying cannot help
+            logger.error("Proactive message %d for %s failed: %s", row.id, row.sender_id, exc)
+            TURNS.labels(outcome="failed").inc()
+            await self._finish(row, FAILED, f"UnknownIntent: {exc}")
+            return
         except asyncio.CancelledError:
             await asyncio.shield(asyncio.to_thread(self.inbox.release, row.id, self.owner))
             raise
@@ -136,6 +148,19 @@ class TurnProcessor:
         await self._finish(row, DONE)
         TURNS.labels(outcome="ok").inc()
         TURN_LATENCY.observe(time.monotonic() - started)
+
+    async def _proactive(self, request: ProactiveMessage, output: WhatsAppOutput) -> str:
+        """A reminder or an offer (`proactive.py`): Rasa's external event, unless the client opted out."""
+        if await asyncio.to_thread(self.senders.is_opted_out, request.sender_id):
+            logger.info("Proactive message %s not sent: %s opted out", request.key, request.sender_id)
+            return OPTED_OUT
+        agent = self.agent()
+        if agent is None:
+            raise RuntimeError("no Rasa agent loaded yet")
+        if not await trigger(agent, request, output):
+            logger.info("Proactive message %s: Rasa had run it before the attempt stopped; not run again",
+                        request.key)
+        return DONE
 
     async def _handed_off(self, sender_id: str) -> bool:
         """One small query, only for a voice note: the bot's own replies need no check (Rasa is paused)."""
