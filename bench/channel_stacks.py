@@ -3,7 +3,8 @@
 - ours: `LocalStack` as the e2e tests start it (our channel, durable inbox in Postgres), 1 Rasa instance;
 - ours ×2: the same with 2 Rasa instances sharing the inbox and a Redis lock store (`REDIS_URL`, db 7);
 - reference: after ours, the same sandboxes and action server with our Rasa instance stopped and a
-  `rasa run` started with a generated credentials file (Rasa's TwilioInput pointed at the sandbox via
+  `rasa run` (through `python -m rasa_project serve`: the same fast model load) started with a generated
+  credentials file (Rasa's TwilioInput pointed at the sandbox via
   `bench.reference_channels`, plus `rest: {}`) and a generated endpoints file (same tracker store and
   lock store classes as ours; the action server URL/token that our channel would apply from settings).
 """
@@ -66,7 +67,8 @@ def start_reference(stack: LocalStack, work_dir: Path, timeout: float = 300.0) -
         stack.kill(name)
     credentials, endpoints = _write_reference_files(stack, work_dir)
     port = free_port()
-    argv = [str(Path(sys.executable).with_name("rasa")), "run", "--model", str(stack.model),
+    # the same fast model load as our stack (`rasa_project/fast_load.py`): the rows compare channels, not loads
+    argv = [sys.executable, "-m", "rasa_project", "serve", "run", "--model", str(stack.model),
             "--credentials", str(credentials), "--endpoints", str(endpoints),
             "--interface", "127.0.0.1", "--port", str(port)]
     process = Process(REFERENCE, argv, f"http://127.0.0.1:{port}/webhooks/rest/")
