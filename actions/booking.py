@@ -29,9 +29,11 @@ from actions.moments import (
     to_slot,
 )
 from actions.registration import REGISTRATION_SLOTS, RegisteringFormValidation, register_if_needed
+from actions.reminders import plan_reminders
 from actions.replies import Replier
 from actions.slot_requests import SEARCH_DAYS, AskMomentUnlessAnswered, Outcome, SlotRequests, slot_payload
 from actions.slot_search import choose_slot
+from actions.waitlist import FULL_SLOT, waitlist_button
 from rasa_project.booking_api.errors import BookingApiError, Conflict
 from rasa_project.booking_api.models import Service
 from rasa_project.dates import When, understand_when
@@ -132,13 +134,16 @@ class ValidateAgendarForm(RegisteringFormValidation):
 
     async def _resolve(self, service: Service, when: When, text: str, replier: Replier) -> Dict[str, Any]:
         """Slot events for the requested moment: the slot when free, else None after one question."""
-        requests = SlotRequests(replier, service, self.tz)
+        requests = SlotRequests(replier, service, self.tz, offer_waitlist=True)
         now = now_in(self.tz)
         if text.strip().isdigit():  # a slot picked from our own numbered options
             outcome = await requests.by_id(int(text), now)
         else:
             outcome = await requests.resolve(when, now)
-        return self._events(outcome)
+        events = self._events(outcome)
+        if requests.full is not None:  # "o te aviso si se libera un lugar": the class "avísame" is about
+            events[FULL_SLOT] = str(requests.full.id)
+        return events
 
     def _events(self, outcome: Outcome) -> Dict[str, Any]:
         moment = to_slot(outcome.understood) if outcome.understood is not None else None
@@ -196,6 +201,7 @@ class ActionAgendarCita(AssistantAction):
                 return events + done
         if call.failed:
             return events + done + call.events
+        await plan_reminders(self.services, booking)
         await replier.say(
             "utter_reserva_confirmada",
             {
@@ -230,10 +236,13 @@ class ActionAgendarCita(AssistantAction):
         taken = next((s for s in slots if s.id == slot_id), None)
         wanted = taken.starts_at if taken else now
         choice = choose_slot([s for s in slots if s.id != slot_id], wanted, now)
+        buttons = [{"title": when_text(s.starts_at, tz), "payload": slot_payload(s)} for s in choice.alternatives]
+        if taken is not None and taken.starts_at > now:
+            buttons.append(waitlist_button(taken.id))
         await replier.say(
             "utter_reserva_ganada_por_otro",
             {"servicio_nombre": tracker.get_slot("servicio_nombre") or code, "horario_texto": when_text(wanted, tz)},
             {"conflict": exc.code},
-            buttons=[{"title": when_text(s.starts_at, tz), "payload": slot_payload(s)} for s in choice.alternatives],
+            buttons=buttons,
             error={"type": "booking_api.conflict", "code": exc.code, "status": exc.status},
         )

@@ -16,6 +16,8 @@ from actions.conversation import clear_form_slots
 from actions.formatting import when_text
 from actions.identity import client_phone
 from actions.moments import heard_when, now_in
+from actions.reminders import cancel_reminders, reminded_booking
+from actions.waitlist import place_freed
 from rasa_project.booking_api.errors import Conflict, NotFound
 
 
@@ -39,9 +41,10 @@ class ActionPrepararCancelacion(AssistantAction):
             await replier.say("utter_sin_reservas")
             return nothing
         events: List[EventType] = [SlotSet("reservas_cancelables", True)]
-        if len(bookings) == 1:
-            only = bookings[0]
-            events += [SlotSet("reserva_a_cancelar", only.id), SlotSet("reserva_texto", booking_line(only, tz))]
+        reminded = reminded_booking(tracker)  # "2" / "cancelar" to a reminder: that booking
+        chosen = next((b for b in bookings if b.id == reminded), bookings[0] if len(bookings) == 1 else None)
+        if chosen is not None:
+            events += [SlotSet("reserva_a_cancelar", chosen.id), SlotSet("reserva_texto", booking_line(chosen, tz))]
         return events
 
 
@@ -111,6 +114,8 @@ class ActionCancelarCita(AssistantAction):
                 return done
         if call.failed:
             return done + call.events
+        await cancel_reminders(self.services, booking.id)
+        await place_freed(self.services, booking.slot_id)
         await replier.say(
             "utter_reserva_cancelada",
             {

@@ -27,6 +27,21 @@ def clear_form_slots() -> List[EventType]:
     return [SlotSet(slot, None) for slot in FORM_SLOTS] + [SlotSet("requested_slot", None)]
 
 
+
+def answers(tracker: Tracker, action: str) -> bool:
+    """Whether the client's latest message answers `action`: the bot's last action before it (a reminder,
+    an offer the bot sent first)."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            if seen_user:
+                return False
+            seen_user = True
+        elif kind == "action" and seen_user and event.get("name") not in ("action_listen", None):
+            return event.get("name") == action
+    return False
+
 class ActionSaludo(AssistantAction):
     """Greets the client, by name when the booking API knows them."""
 

@@ -26,8 +26,10 @@ from actions.conversation import clear_form_slots
 from actions.formatting import when_text
 from actions.identity import client_phone
 from actions.moments import MOMENT_SLOT, exact_moment, heard_when, latest_text, now_in, remembered, to_slot
+from actions.reminders import cancel_reminders, plan_reminders, reminded_booking
 from actions.replies import Replier
 from actions.slot_requests import AskMomentUnlessAnswered, SlotRequests
+from actions.waitlist import place_freed
 from rasa_project.booking_api.errors import Conflict
 from rasa_project.booking_api.models import Booking
 from rasa_project.dates import When, merge_correction, understand_when
@@ -120,10 +122,13 @@ class ActionPrepararReprogramacion(AssistantAction):
             await replier.say("utter_sin_reservas")
             return nothing
         events: List[EventType] = [SlotSet("reservas_movibles", True)]
-        chosen = bookings[0] if len(bookings) == 1 else named_booking(
-            " ".join(str(e.get("value")) for e in (tracker.latest_message or {}).get("entities") or []
-                     if e.get("entity") in ("servicio", "booking_id")),
-            origin_when(tracker, now_in(tz), tz), bookings, tz)
+        reminded = reminded_booking(tracker)  # "3" / "cambiar" to a reminder: that booking
+        chosen = next((b for b in bookings if b.id == reminded), None)
+        if chosen is None:
+            chosen = bookings[0] if len(bookings) == 1 else named_booking(
+                " ".join(str(e.get("value")) for e in (tracker.latest_message or {}).get("entities") or []
+                         if e.get("entity") in ("servicio", "booking_id")),
+                origin_when(tracker, now_in(tz), tz), bookings, tz)
         if chosen is not None:
             events += [SlotSet("reserva_a_mover", chosen.id), SlotSet("reserva_mover_texto", booking_line(chosen, tz))]
         return events
@@ -263,9 +268,13 @@ class ActionReprogramarCita(AssistantAction):
             new = await self._book_new(phone, int(new_slot), replier)
             if new is None:
                 return done
-            await self._cancel_old(phone, str(old_id))
+            old = await self._cancel_old(phone, str(old_id))
         if call.failed:
             return done + call.events
+        await plan_reminders(self.services, new)
+        await cancel_reminders(self.services, str(old_id))
+        if old is not None:
+            await place_freed(self.services, old.slot_id)
         tz = self.services.settings.business_timezone
         await replier.say(
             "utter_cita_reprogramada",
@@ -289,8 +298,8 @@ class ActionReprogramarCita(AssistantAction):
         held = [b for b in await api.list_bookings(phone) if b.is_active and b.slot_id == slot_id]
         return held[0] if held else None
 
-    async def _cancel_old(self, phone: str, booking_id: str) -> None:
+    async def _cancel_old(self, phone: str, booking_id: str) -> Optional[Booking]:
         try:
-            await self.services.booking_api.cancel_booking(phone, booking_id)
+            return await self.services.booking_api.cancel_booking(phone, booking_id)
         except Conflict:
-            pass  # already cancelled: a retried turn, or cancelled meanwhile; the new place is held either way
+            return None  # already cancelled: a retried turn, or cancelled meanwhile; the new place is held

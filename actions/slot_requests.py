@@ -26,6 +26,7 @@ from actions.base import AssistantAction
 from actions.formatting import day_text, join_es, time_text, when_text
 from actions.replies import Replier
 from actions.slot_search import choose_slot
+from actions.waitlist import waitlist_button
 from rasa_project.booking_api.models import Service, Slot
 from rasa_project.dates import When
 
@@ -36,6 +37,7 @@ MAX_OPTIONS = 6
 TEMPLATES = frozenset({
     "utter_horario_no_disponible", "utter_horario_sin_alternativas", "utter_horario_falta_hora",
     "utter_horario_no_entendido", "utter_ask_dia", "utter_ask_dia_con_hora", "utter_horario_elegir",
+    "utter_horario_lleno", "utter_horario_lleno_sin_alternativas",
 })
 
 
@@ -56,12 +58,17 @@ class SlotRequests:
     """Resolves requests for one service, replying through `replier`; `intent` names the payload of the
     numbered options it offers (picking one continues the same flow)."""
 
-    def __init__(self, replier: Replier, service: Service, tz: str, intent: str = "agendar_cita") -> None:
+    def __init__(self, replier: Replier, service: Service, tz: str, intent: str = "agendar_cita",
+                 offer_waitlist: bool = False) -> None:
+        """`offer_waitlist`: a full class adds "o te aviso si se libera un lugar" (booking, not moving);
+        the class is then in `full`."""
         self.replier = replier
         self.api = replier.services.booking_api
         self.service = service
         self.tz = tz
         self.intent = intent
+        self.offer_waitlist = offer_waitlist
+        self.full: Optional[Slot] = None
 
     def button(self, slot: Slot) -> Dict[str, str]:
         return {"title": when_text(slot.starts_at, self.tz), "payload": slot_payload(slot, self.intent)}
@@ -148,7 +155,14 @@ class SlotRequests:
     async def _offer(self, slots: List[Slot], wanted: datetime, now: datetime, asked: str) -> None:
         choice = choose_slot(slots, wanted, now)
         values = {"pedido_texto": asked, "servicio_nombre": self.service.name}
-        if choice.alternatives:
+        if self.offer_waitlist and choice.full is not None:
+            self.full = choice.full
+            await self.replier.say(
+                "utter_horario_lleno" if choice.alternatives else "utter_horario_lleno_sin_alternativas",
+                {**values, "alternativas": join_es([when_text(s.starts_at, self.tz) for s in choice.alternatives])},
+                buttons=[self.button(s) for s in choice.alternatives] + [waitlist_button(choice.full.id)],
+            )
+        elif choice.alternatives:
             await self.replier.say(
                 "utter_horario_no_disponible",
                 {**values, "alternativas": join_es([when_text(s.starts_at, self.tz) for s in choice.alternatives])},

@@ -17,6 +17,7 @@ class SlotChoice:
 
     slot: Slot | None = None
     alternatives: List[Slot] = field(default_factory=list)
+    full: Slot | None = None  # the slot at the wanted time exists but has no place left (a waitlist)
 
 
 def choose_slot(slots: Sequence[Slot], wanted: datetime, now: datetime) -> SlotChoice:
@@ -25,5 +26,6 @@ def choose_slot(slots: Sequence[Slot], wanted: datetime, now: datetime) -> SlotC
     for slot in free:
         if slot.starts_at == wanted:
             return SlotChoice(slot=slot)
+    full = next((s for s in slots if s.starts_at == wanted and s.starts_at > now and s.available <= 0), None)
     nearest = sorted(free, key=lambda s: (abs((s.starts_at - wanted).total_seconds()), s.starts_at))
-    return SlotChoice(alternatives=sorted(nearest[:MAX_ALTERNATIVES], key=lambda s: s.starts_at))
+    return SlotChoice(alternatives=sorted(nearest[:MAX_ALTERNATIVES], key=lambda s: s.starts_at), full=full)

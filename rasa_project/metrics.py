@@ -50,6 +50,11 @@ ACTION_API_ERRORS = Counter(
     "Booking-API failures an action apologized for, by the call it was making and the error kind",
     ["during", "kind"],
 )
+ACTION_STORE_ERRORS = Counter(
+    "assistant_action_store_errors_total",
+    "Failures of the reminders or waitlist store inside an action (the client's answer still goes out)",
+    ["during", "kind"],
+)
 VOICE_NOTES = Counter(
     "whatsapp_voice_notes_total",
     "Inbound voice notes by outcome: transcribed, or why the polite text-only reply was used (not_configured, "

@@ -16,11 +16,17 @@ from pathlib import Path
 
 from rasa_project.settings import PROJECT_ROOT
 
+PAYLOAD_ONLY_INTENTS = ("EXTERNAL_recordatorio", "EXTERNAL_lugar_libre", "confirmar_asistencia", "aceptar_lugar",
+                        "rechazar_lugar")
 ACCEPTED = re.compile(
     r"The utterance '\w+' is not used in any story or rule\."
     # Rasa adds a retrieval intent to the domain from the NLU data, and its story reader needs it in
     # domain.yml too: listing it there is Rasa's documented way, and always reported as a duplicate.
     r"|The following duplicated intents have been found across multiple domain files: faq$"
+    # Intents no client types: the external events the bot triggers itself and the payloads of the
+    # options of the messages it sends first (connectors/whatsapp/proactive.py). An NLU example would make
+    # them predictable from text, which they must never be.
+    rf"|The intent '({'|'.join(PAYLOAD_ONLY_INTENTS)})' is listed in the domain file, but is not found in the NLU"
 )
 WARNING = re.compile(r"UserWarning: (.*)")
 

@@ -1,0 +1,141 @@
+"""Reminders end to end: a booking made through the webhook gets its reminders planned; a due reminder goes
+out once through Rasa (text inside WhatsApp's 24-hour window, the approved template outside it); the
+client's "1" confirms, "2" cancels and "3" moves the booking in the booking sandbox; a booking made at the
+front desk is picked up by the sync, and one cancelled there gets no reminder.
+
+The stack runs the scheduler inside the Rasa process (REMINDERS_IN_PROCESS, tests/e2e/conftest.py). A test
+makes a reminder due by moving its `due_at` to now in the log database: the same row the scheduler would
+reach by the clock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Dict, List
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from rasa_project.devtools.local_stack import LocalStack
+from tests.e2e.support import wait_until
+from tests.e2e.test_journeys import TZ, Journey, api, known, open_day, weekday  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.e2e
+
+
+def reminders_of(engine: sa.engine.Engine, booking_id: str) -> List[Dict[str, Any]]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT * FROM reminders WHERE booking_id = :b ORDER BY offset_minutes DESC"),
+                            {"b": booking_id}).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def make_due(engine: sa.engine.Engine, booking_id: str, offset_minutes: int) -> None:
+    with engine.begin() as conn:
+        moved = conn.execute(sa.text("UPDATE reminders SET due_at = :now WHERE booking_id = :b "
+                                     "AND offset_minutes = :o AND state = 'pending'"),
+                             {"now": datetime.utcnow() - timedelta(seconds=1), "b": booking_id, "o": offset_minutes})
+        assert moved.rowcount == 1, reminders_of(engine, booking_id)
+
+
+async def book_with_the_bot(known: Journey, service: str, days_ahead: int, hour: int) -> str:
+    day = open_day(days_ahead)
+    await known.say(f"quiero reservar {service} el {weekday(day)} a las {hour - 12 if hour > 12 else hour}"
+                    f"{' de la tarde' if hour > 12 else ' de la mañana'}")
+    await known.confirm()
+    [booking] = [b for b in await known.bookings() if b["status"] == "confirmed"]
+    return str(booking["id"])
+
+
+async def reminder_reaches_the_client(known: Journey, engine: sa.engine.Engine, booking_id: str) -> Dict[str, Any]:
+    make_due(engine, booking_id, 24 * 60)
+    [message] = await known.client.replies(1, timeout=30)
+    rows = await wait_until(lambda: [r for r in reminders_of(engine, booking_id) if r["state"] == "sent"], timeout=30)
+    assert rows[0]["twilio_sid"] == message["sid"], rows
+    assert await known.client.settle(quiet=1.5) == []  # once
+    return message
+
+
+async def test_a_booking_gets_its_reminders_and_1_confirms(known: Journey, log_engine: sa.engine.Engine) -> None:
+    booking_id = await book_with_the_bot(known, "yoga", 2, 19)
+    planned = await wait_until(lambda: reminders_of(log_engine, booking_id), timeout=10)
+    assert [(r["offset_minutes"], r["state"]) for r in planned] == [(24 * 60, "pending"), (120, "pending")]
+    starts = planned[0]["starts_at"]
+    assert planned[0]["due_at"] == starts - timedelta(hours=24) and planned[1]["due_at"] == starts - timedelta(hours=2)
+    await known.client.settle(quiet=1.5)  # the rating question after the booking, if any
+
+    message = await reminder_reaches_the_client(known, log_engine, booking_id)
+    assert "Yoga" in message["body"] and "1." in message["body"], message["body"]
+    await known.say("1")
+    confirmed = await wait_until(lambda: [r for r in reminders_of(log_engine, booking_id) if r["confirmed_at"]],
+                                 timeout=10)
+    assert confirmed, reminders_of(log_engine, booking_id)
+    assert [b["status"] for b in await known.bookings()] == ["confirmed"]
+
+
+async def test_2_to_a_reminder_cancels_that_booking(known: Journey, log_engine: sa.engine.Engine) -> None:
+    keep = await known.book_directly("pilates", open_day(3), 9)
+    booking_id = await known.book_directly("yoga", open_day(2), 19)
+    await wait_until(lambda: reminders_of(log_engine, booking_id), timeout=20)  # the sync planned them
+    await reminder_reaches_the_client(known, log_engine, booking_id)
+    reply = await known.say("2")
+    assert "¿Cancelo tu reserva" in reply, known.story()  # that booking, not "which one?"
+    await known.say("sí")
+    statuses = {b["id"]: b["status"] for b in await known.bookings()}
+    assert statuses == {booking_id: "cancelled", keep: "confirmed"}, known.story()
+    assert {r["state"] for r in reminders_of(log_engine, booking_id)} <= {"sent", "cancelled"}
+
+
+async def test_3_to_a_reminder_moves_that_booking_and_replans(known: Journey, log_engine: sa.engine.Engine) -> None:
+    day = open_day(2)
+    booking_id = await known.book_directly("yoga", day, 19)
+    await wait_until(lambda: reminders_of(log_engine, booking_id), timeout=20)
+    await reminder_reaches_the_client(known, log_engine, booking_id)
+    await known.say("3")
+    later = open_day(3, skip=(day,))
+    await known.say(f"el {weekday(later)} a la misma hora")
+    await known.confirm()
+    active = await known.active()
+    assert active == [("yoga", datetime.combine(later, datetime.min.time().replace(hour=19), TZ))], known.story()
+    [new] = [b for b in await known.bookings() if b["status"] == "confirmed"]
+    assert {r["state"] for r in reminders_of(log_engine, booking_id)} <= {"sent", "cancelled"}
+    assert {r["state"] for r in await wait_until(lambda: reminders_of(log_engine, str(new["id"])), timeout=10)} == \
+        {"pending"}
+
+
+async def test_an_answer_that_is_none_of_them_goes_on_normally(known: Journey, log_engine: sa.engine.Engine) -> None:
+    booking_id = await known.book_directly("yoga", open_day(2), 19)
+    await wait_until(lambda: reminders_of(log_engine, booking_id), timeout=20)
+    await reminder_reaches_the_client(known, log_engine, booking_id)
+    reply = await known.say("cuanto cuestan los paquetes?")
+    assert "$" in reply, known.story()
+    assert [b["status"] for b in await known.bookings()] == ["confirmed"]
+
+
+async def test_a_booking_cancelled_at_the_front_desk_gets_no_reminder(known: Journey, api: httpx.AsyncClient,
+                                                                     log_engine: sa.engine.Engine) -> None:
+    booking_id = await known.book_directly("pilates", open_day(2), 9)
+    await wait_until(lambda: reminders_of(log_engine, booking_id), timeout=20)
+    cancelled = await api.delete(f"/client/bookings/{booking_id}", headers={"X-Client-Phone": known.client.phone})
+    assert cancelled.status_code == 200, cancelled.text
+    rows = await wait_until(lambda: [r for r in reminders_of(log_engine, booking_id) if r["state"] == "cancelled"]
+                            and reminders_of(log_engine, booking_id), timeout=20)
+    assert {r["state"] for r in rows} == {"cancelled"}
+    assert await known.client.settle(quiet=2.0) == []
+
+
+async def test_outside_the_window_the_reminder_is_the_template(known: Journey, log_engine: sa.engine.Engine,
+                                                              http: httpx.AsyncClient, stack: LocalStack) -> None:
+    booking_id = await known.book_directly("yoga", open_day(2), 19)
+    await known.say("hola")  # the client wrote once...
+    with log_engine.begin() as conn:  # ...more than 24 hours ago, for the channel and for Twilio
+        conn.execute(sa.text("UPDATE whatsapp_senders SET last_inbound_at = :t WHERE sender_id = :s"),
+                     {"t": datetime.utcnow() - timedelta(hours=25), "s": known.client.phone})
+    await http.post(f"{stack.twilio_url}/_sandbox/inbound", json={
+        "from": known.client.address, "at": (datetime.utcnow() - timedelta(hours=25)).isoformat() + "Z"})
+    await wait_until(lambda: reminders_of(log_engine, booking_id), timeout=20)
+    message = await reminder_reaches_the_client(known, log_engine, booking_id)
+    assert message.get("content_sid"), message
+    assert message.get("approved_template") is True and "Yoga" in (message.get("content_body") or ""), message
+    assert message["status"] != "failed"
