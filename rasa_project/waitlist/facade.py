@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Any, Dict, List, Optional
+from typing import Dict, List, Optional
 
 from sqlalchemy.engine import Engine
 
 from rasa_project.conversation_log.database import shared_engine
 from rasa_project.settings import Settings
-from rasa_project.waitlist.models import Entry, Offer, WaitlistSlot
+from rasa_project.waitlist.models import Entry, Offer, SlotLike, WaitlistSlot
 from rasa_project.waitlist.store import WaitlistStore
 
 
@@ -26,7 +26,7 @@ class Waitlist:
         """On the conversation-log database (`TRACKER_DB_URL`), migrated on first use."""
         return cls(shared_engine(settings.tracker_db_url, settings), settings)
 
-    async def join(self, client_phone: str, slot: Any, *, now: Optional[datetime] = None) -> Entry:
+    async def join(self, client_phone: str, slot: SlotLike, *, now: Optional[datetime] = None) -> Entry:
         return await asyncio.to_thread(self.store.join, client_phone, slot, now=now)
 
     async def withdraw(self, client_phone: str, slot_id: int, *, now: Optional[datetime] = None) -> bool:

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from connectors.whatsapp.proactive import ProactiveMessage, enqueue
+from rasa_project.metrics import WAITLIST_EVENTS
 from rasa_project.waitlist.models import Entry
 from rasa_project.waitlist.tables import EXPIRED, HOLDING, OFFERED, WAITING, entries
 
@@ -63,7 +64,10 @@ def expire_too_late(conn: Connection, now: datetime, rules: OfferRules, slot_id:
             .values(state=EXPIRED, answered_at=now, reason=TOO_LATE))
     if slot_id is not None:
         stmt = stmt.where(entries.c.slot_id == slot_id)
-    return int(conn.execute(stmt).rowcount)
+    expired = int(conn.execute(stmt).rowcount)
+    if expired:  # counted before the commit: a rolled-back transaction may overcount, never undercount
+        WAITLIST_EVENTS.labels("expired").inc(expired)
+    return expired
 
 
 def offer_next(conn: Connection, slot_id: int, now: datetime, rules: OfferRules) -> Optional[Entry]:

@@ -23,7 +23,7 @@ from connectors.whatsapp.tables import dialect_insert
 from rasa_project.metrics import WAITLIST_EVENTS
 from rasa_project.phones import normalize_e164
 from rasa_project.settings import Settings
-from rasa_project.waitlist.models import Entry, Offer, WaitlistSlot, as_waitlist_slot, naive_utc
+from rasa_project.waitlist.models import Entry, Offer, SlotLike, WaitlistSlot, as_waitlist_slot, naive_utc
 from rasa_project.waitlist.offering import OfferRules, expire_too_late, lock_slot, offer_next
 from rasa_project.waitlist.tables import (
     ACCEPTED,
@@ -62,7 +62,7 @@ class WaitlistStore:
 
     # -- joining and leaving ---------------------------------------------------------------------
 
-    def join(self, client_phone: str, slot: Any, *, now: Optional[datetime] = None) -> Entry:
+    def join(self, client_phone: str, slot: SlotLike, *, now: Optional[datetime] = None) -> Entry:
         """Put the client on the slot's list; joining again while on it keeps the first place."""
         phone, place, at = normalize_e164(client_phone), as_waitlist_slot(slot), _now(now)
         with self.engine.begin() as conn:
@@ -203,8 +203,6 @@ class WaitlistStore:
             counts["stale_accepts"] += int(moved)
         with self.engine.begin() as conn:
             counts["expired_waiting"] = expire_too_late(conn, at, self.rules)
-        if counts["expired_waiting"]:
-            WAITLIST_EVENTS.labels("expired").inc(counts["expired_waiting"])
         return counts
 
     # -- reading ---------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ one booking ending the list's turn, idempotent joins, withdrawals, slots too clo
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -185,3 +186,36 @@ def test_live_offer_is_the_latest_of_several(store: WaitlistStore) -> None:
     later: Entry | None = store.place_freed(402, now=minutes(2))
     offer = store.live_offer(ANA, now=minutes(3))
     assert later is not None and offer is not None and offer.entry_id == later.id and offer.slot_id == 402
+
+
+def test_the_settings_set_the_offer_time(engine: sa.engine.Engine) -> None:
+    from rasa_project.settings import Settings
+
+    settings = Settings.from_env({"WAITLIST_OFFER_MINUTES": "5", "WAITLIST_MIN_LEAD_MINUTES": "120"})
+    store = WaitlistStore.from_settings(engine, settings)
+    store.join(ANA, slot(501, hours_ahead=3), now=minutes(0))
+    offered = store.place_freed(501, now=minutes(1))
+    assert offered is not None and offered.offer_expires_at == minutes(6)
+    store.join(BETO, slot(502, hours_ahead=1.5), now=minutes(0))
+    assert store.place_freed(502, now=minutes(1)) is None  # 89 minutes ahead, the lead is 120
+
+
+def test_the_same_moves_on_sqlite(tmp_path: Path) -> None:
+    """`make run` keeps the conversation log in SQLite: the waitlist works there too (one writer at a time)."""
+    from rasa_project.conversation_log.database import create_log_engine
+    from rasa_project.conversation_log.migrations import migrate
+    from rasa_project.settings import Settings
+
+    engine = create_log_engine(f"sqlite:///{tmp_path / 'log.db'}", Settings())
+    migrate(engine)
+    store = WaitlistStore(engine)
+    first = store.join(ANA, slot(), now=minutes(0))
+    assert store.join(ANA, slot(), now=minutes(1)).id == first.id
+    store.join(BETO, slot(), now=minutes(1))
+    assert store.place_freed(101, now=minutes(2)) is not None
+    assert store.place_freed(101, now=minutes(2)) is None
+    nxt = store.decline(first.id, now=minutes(3))
+    assert nxt is not None and nxt.client_phone == BETO
+    assert store.accept(nxt.id, now=minutes(4)) is not None and store.booked(nxt.id, "RSV-1", now=minutes(5))
+    assert [q["sender"] for q in offer_rows(engine)] == [ANA, BETO]
+    engine.dispose()
