@@ -123,3 +123,9 @@ HELPDESK_WEBHOOKS = Counter(
     "(forwarded: an agent's reply sent to the client; handed_back; ignored; duplicate; unauthorized; failed)",
     ["event", "outcome"],
 )
+WAITLIST_EVENTS = Counter(
+    "assistant_waitlist_total",
+    "Waitlist moves by event (joined; offered: a freed place offered to a client; booked; declined; expired: "
+    "an offer without answer in time or a slot too close to start; failed: an accepted offer whose booking failed)",
+    ["event"],
+)

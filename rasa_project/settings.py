@@ -125,6 +125,11 @@ class Settings:
     # client in this many days (0 = never asked)
     satisfaction_survey_days: int = 30
 
+    # Waitlist of full slots (docs/waitlist.md): a freed place is offered to one waiting client at a time
+    waitlist_offer_minutes: float = 30.0  # how long an offered place waits for the client's "sí"
+    waitlist_min_lead_minutes: float = 30.0  # no offer for a slot that starts sooner; its waiting entries expire
+    waitlist_poll_seconds: float = 30.0  # how often the scheduler runs the sweep and reads the schedule
+
     # Local sandboxes (the README's run command)
     sandbox_booking_db_url: str = f"sqlite:///{LOCAL_STATE_DIR / 'booking_sandbox.db'}"
     sandbox_twilio_port: int = 8082
