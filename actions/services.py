@@ -7,11 +7,13 @@ sandboxes) or share the process-wide one, created on first use inside the runnin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Optional
 
 from rasa_project.booking_api.client import BookingApiClient
 from rasa_project.phrasing import Phraser
 from rasa_project.settings import Settings, get_settings
+from rasa_project.waitlist import Waitlist
 
 
 @dataclass
@@ -19,6 +21,15 @@ class Services:
     settings: Settings
     booking_api: BookingApiClient
     phraser: Phraser
+    # join / offer / accept / decline (rasa_project/waitlist/), on the conversation-log database: built on
+    # first use, so the actions that never need it never open that database
+    given_waitlist: Optional[Waitlist] = field(default=None, repr=False)
+
+    @property
+    def waitlist(self) -> Waitlist:
+        if self.given_waitlist is None:
+            self.given_waitlist = Waitlist.from_settings(self.settings)
+        return self.given_waitlist
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:

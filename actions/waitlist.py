@@ -162,7 +162,7 @@ class ActionAceptarLugar(AssistantAction):
             try:
                 booking = await self.services.booking_api.create_booking(phone, int(offer.slot_id))
             except Conflict as exc:
-                await self.services.waitlist.accept_failed(int(entry_id), exc.code)
+                await self.services.waitlist.accept_failed(int(entry_id), exc.code or "conflict")
                 await replier.say("utter_oferta_vencida")
                 return done
         if call.failed:
