@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from rasa_project.booking_api.client import BookingApiClient
 from rasa_project.phrasing import Phraser
+from rasa_project.reminders.planner import ReminderPlanner
 from rasa_project.settings import Settings, get_settings
 
 
@@ -19,6 +20,12 @@ class Services:
     settings: Settings
     booking_api: BookingApiClient
     phraser: Phraser
+    # plan / cancel / confirmed (rasa_project/reminders/planner.py); its engine (migrated) opens on first use
+    reminders: ReminderPlanner = None  # type: ignore[assignment]  # built from settings when not given
+
+    def __post_init__(self) -> None:
+        if self.reminders is None:
+            self.reminders = ReminderPlanner(self.settings)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
