@@ -43,9 +43,10 @@ def insert_due(engine: sa.engine.Engine, count: int, *, phone_base: int = 521555
                due_ago: timedelta = timedelta(minutes=1), starts_in: timedelta = timedelta(hours=3)) -> List[int]:
     """`count` pending reminders already due, one booking and one client each; returns their ids."""
     now = utcnow()
-    values = [dict(booking_id=f"DUE-{phone_base - 5215550000000 + i:05d}", client_phone=f"+{phone_base + i}", service_code="yoga",
-                   service_name="Yoga", starts_at=now + starts_in, offset_minutes=120, due_at=now - due_ago,
-                   state="pending", attempts=0, created_at=now, updated_at=now) for i in range(count)]
+    values = [dict(booking_id=f"DUE-{phone_base - 5215550000000 + i:05d}", client_phone=f"+{phone_base + i}",
+                   service_code="yoga", service_name="Yoga", starts_at=now + starts_in, offset_minutes=120,
+                   due_at=now - due_ago, state="pending", attempts=0, created_at=now, updated_at=now)
+              for i in range(count)]
     with engine.begin() as conn:
         conn.execute(reminders.insert(), values)
         return [r[0] for r in conn.execute(sa.select(reminders.c.id).where(
