@@ -154,23 +154,29 @@ class ReminderScheduler:
             facts = self.facts.of(conn, [r.client_phone for r in rows])
             superseded = self._superseded(conn, rows, now)
             lease_until = now + timedelta(seconds=self.settings.inbox_lease_seconds)
+            claimed: List[int] = []
+            skipped: Dict[str, List[int]] = {}
             for row in rows:
                 fact = facts.get(row.client_phone, SenderFact())
                 reason = skip_reason(row.starts_at, now, self.settings.reminders_min_lead_minutes,
                                      opted_out=fact.opted_out, undeliverable=fact.undeliverable,
                                      superseded=row.id in superseded)
                 if reason is not None:
-                    conn.execute(reminders.update().where(reminders.c.id == row.id)
-                                 .values(state=SKIPPED, reason=reason, updated_at=now))
-                    result.skipped[reason] = result.skipped.get(reason, 0) + 1
+                    skipped.setdefault(reason, []).append(row.id)
                     continue
                 enqueue(conn, ProactiveMessage(
                     sender_id=row.client_phone, key=key_of(row.id), intent=INTENT,
                     entities={"reserva_id": row.booking_id, "recordatorio_id": str(row.id)}))
-                conn.execute(reminders.update().where(reminders.c.id == row.id)
+                claimed.append(row.id)
+                result.enqueued.append(row.client_phone)
+            if claimed:  # one statement per batch (and per skip reason), in the same transaction
+                conn.execute(reminders.update().where(reminders.c.id.in_(claimed))
                              .values(state=CLAIMED, claimed_by=self.owner, lease_until=lease_until,
                                      attempts=reminders.c.attempts + 1, reason=None, updated_at=now))
-                result.enqueued.append(row.client_phone)
+            for reason, ids in skipped.items():
+                conn.execute(reminders.update().where(reminders.c.id.in_(ids))
+                             .values(state=SKIPPED, reason=reason, updated_at=now))
+                result.skipped[reason] = len(ids)
         REMINDERS_CLAIMED.inc(len(result.enqueued))
         for reason, count in result.skipped.items():
             REMINDERS_SKIPPED.labels(reason=reason).inc(count)
