@@ -8,13 +8,14 @@ per create call. Two ways the message reaches the worker, each on its own throwa
 
 - `wake`: the scheduler in the Rasa process (`REMINDERS_IN_PROCESS=true`): it wakes the sender's drain;
 - `poller`: the scheduler in its own process (`python -m rasa_project reminders`): the channel's poller
-  finds the rows every `inbox_poll_seconds` (2 s by default).
+  finds the rows every `inbox_poll_seconds` (2 s by default);
+- `claim`: the scheduler alone (no channel running): how fast rows are claimed and queued in the inbox.
 
 Printed: claimed/s (first tick → last claim), sent/s (first tick → the last message handed to Twilio),
 due → handed-to-Twilio delay p50/p95/max (from each row's `sent_at`, the outbound row's time), Twilio
 messages received (should equal the reminders: sent exactly once). Figures only; no asserts.
 
-    python bench/reminders.py [--reminders 1000] [--latency-ms 100] [--batch 50] [--modes wake,poller]
+    python bench/reminders.py [--reminders 1000] [--latency-ms 100] [--batch 50] [--modes claim,wake,poller]
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ async def run_mode(mode: str, count: int, latency_ms: int, batch: int, deadline_
         engine = create_log_engine(url, settings)
         migrate(engine)
         _insert_due(engine, count)
-        server, channel = await _channel(settings)
+        server, channel = await _channel(settings) if mode != "claim" else (None, None)
         wake = channel.runtime.opened.worker.wake if mode == "wake" else None
         scheduler = ReminderScheduler(settings, engine, f"bench-{mode}", wake)
         started = time.perf_counter()
@@ -151,7 +152,7 @@ async def run_mode(mode: str, count: int, latency_ms: int, batch: int, deadline_
                 counts = _counts(engine)
                 if claimed_at is None and counts.get("pending", 0) == 0:
                     claimed_at = time.perf_counter()
-                if counts.get("pending", 0) + counts.get("claimed", 0) == 0:
+                if counts.get("pending", 0) + counts.get("claimed", 0) == 0 or (mode == "claim" and claimed_at):
                     break
                 await asyncio.sleep(settings.reminders_poll_seconds if counts.get("pending") else 0.2)
             with engine.connect() as conn:
@@ -163,7 +164,8 @@ async def run_mode(mode: str, count: int, latency_ms: int, batch: int, deadline_
                 listed = (await client.get(f"{twilio_url}/_sandbox/messages",
                                            params={"after": 0, "wait": 0})).json()["messages"]
         finally:
-            await _stop(server)
+            if server is not None:
+                await _stop(server)
             await runner.cleanup()
             engine.dispose()
     delays = [(s - d).total_seconds() for d, s in sent if s is not None]
@@ -194,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> List[Dict[str, Any]]:
     parser.add_argument("--reminders", type=int, default=1000)
     parser.add_argument("--latency-ms", type=int, default=100, help="the Twilio sandbox's delay per create call")
     parser.add_argument("--batch", type=int, default=Settings().reminders_batch)
-    parser.add_argument("--modes", default="wake,poller")
+    parser.add_argument("--modes", default="claim,wake,poller")
     parser.add_argument("--deadline", type=float, default=300.0, help="seconds per mode, at most")
     args = parser.parse_args(argv)
     results = [asyncio.run(run_mode(mode, args.reminders, args.latency_ms, args.batch, args.deadline))
