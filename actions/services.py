@@ -12,6 +12,7 @@ from typing import Optional
 
 from rasa_project.booking_api.client import BookingApiClient
 from rasa_project.phrasing import Phraser
+from rasa_project.reminders.planner import ReminderPlanner
 from rasa_project.settings import Settings, get_settings
 from rasa_project.waitlist import Waitlist
 
@@ -21,12 +22,21 @@ class Services:
     settings: Settings
     booking_api: BookingApiClient
     phraser: Phraser
-    # join / offer / accept / decline (rasa_project/waitlist/), on the conversation-log database: built on
-    # first use, so the actions that never need it never open that database
+    # The conversation-log stores the actions write to, built on first use (their engine, migrated, opens
+    # then), so a test or an action that never needs them never opens that database.
+    given_reminders: Optional[ReminderPlanner] = field(default=None, repr=False)
     given_waitlist: Optional[Waitlist] = field(default=None, repr=False)
 
     @property
+    def reminders(self) -> ReminderPlanner:
+        """plan / cancel / confirmed (rasa_project/reminders/planner.py)."""
+        if self.given_reminders is None:
+            self.given_reminders = ReminderPlanner(self.settings)
+        return self.given_reminders
+
+    @property
     def waitlist(self) -> Waitlist:
+        """join / offer / accept / decline (rasa_project/waitlist/)."""
         if self.given_waitlist is None:
             self.given_waitlist = Waitlist.from_settings(self.settings)
         return self.given_waitlist

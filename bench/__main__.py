@@ -1,12 +1,13 @@
 """`python -m bench`: run every benchmark and print ONE table of figures (never pass/fail).
 
-    .venv/bin/python -m bench [--only channel,growth,llm] [--quick] [--turns N] [--model PATH]
+    .venv/bin/python -m bench [--only channel,growth,llm,reminders] [--quick] [--turns N] [--model PATH]
 
 channel  bench/bench_channel.py: webhook ack latency, turns/s with 1 and 2 Rasa instances, and the
          reference rows (Rasa's built-in TwilioInput and REST channel), each as a ratio to ours
 growth   bench/bench_tracker_growth.py: turn time at turn N / turn ~10, stock SQLTrackerStore vs ours
 llm      bench/bench_llm_overhead.py: what phrasing adds on top of a 300 ms stand-in LLM
---quick shrinks every load (6 senders x 3 messages, 60 turns, 30 LLM calls) for a fast look.
+reminders bench/reminders.py: 1,000 due reminders claimed and sent through inbox + channel + Twilio sandbox
+--quick shrinks every load (6 senders x 3 messages, 60 turns, 30 LLM calls, 200 reminders) for a fast look.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ if str(PROJECT_ROOT) not in sys.path:
 from bench.common import bench_model, fmt, machine, ratio  # noqa: E402
 
 Row = Tuple[str, str, str, str, str]
-BENCHES = ("channel", "growth", "llm")
+BENCHES = ("channel", "growth", "llm", "reminders")
 
 
 def _triple(r: Dict[str, Any], key: str) -> str:
@@ -87,7 +88,18 @@ def llm_rows(result: Dict[str, Any]) -> List[Row]:
     ]
 
 
-def run_bench(name: str, argv: List[str]) -> Dict[str, Any]:
+def reminders_rows(result: Any) -> List[Row]:
+    rows: List[Row] = []
+    for r in result:
+        label = f"reminders ({r['reminders']} due, {r['mode']})"
+        rows.append((f"{label} claimed/s, sent/s", f"{fmt(r['claimed_per_s'], 0)} / {fmt(r['sent_per_s'], 1)}",
+                     "", "", ""))
+        rows.append((f"{label} due → Twilio p50/p95 s", f"{fmt(r['delay_p50_s'], 2)} / {fmt(r['delay_p95_s'], 2)}",
+                     "", "", ""))
+    return rows
+
+
+def run_bench(name: str, argv: List[str]) -> Any:
     if name == "channel":
         from bench import bench_channel
 
@@ -96,6 +108,10 @@ def run_bench(name: str, argv: List[str]) -> Dict[str, Any]:
         from bench import bench_tracker_growth
 
         return bench_tracker_growth.main(argv)
+    if name == "reminders":
+        from bench import reminders
+
+        return reminders.main(argv)
     from bench import bench_llm_overhead
 
     return bench_llm_overhead.main(argv)
@@ -130,9 +146,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         + ["--model", model],
         "growth": ["--model", model, "--turns", str(args.turns or (60 if args.quick else 400))],
         "llm": ["--requests", "30"] if args.quick else [],
+        "reminders": ["--reminders", "200"] if args.quick else [],
     }
-    builders: Dict[str, Callable[[Dict[str, Any]], List[Row]]] = {
-        "channel": channel_rows, "growth": growth_rows, "llm": llm_rows}
+    builders: Dict[str, Callable[[Any], List[Row]]] = {
+        "channel": channel_rows, "growth": growth_rows, "llm": llm_rows, "reminders": reminders_rows}
     rows: List[Row] = []
     notes: List[str] = []
     started = time.perf_counter()

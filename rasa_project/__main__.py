@@ -3,6 +3,7 @@
 For operators (production):
   migrate     create or upgrade the conversation-log schema (idempotent)
   stats       conversation-log analytics as tables (and PNG charts)
+  reminders   the reminder sync and scheduler until SIGTERM (docs/reminders.md); several are safe
   serve       `rasa <args>` (e.g. `serve run --credentials ...`) with the model loaded in seconds
 For developers (rasa_project/devtools, imported only by these commands):
   run-local   start the whole assistant offline (sandboxes, action server, Rasa) and chat with it
@@ -31,6 +32,13 @@ def _migrate(_: argparse.Namespace) -> int:
     applied = migrate(engine)
     print("applied: " + ", ".join(applied) if applied else "schema up to date")
     return 0
+
+
+def _reminders(_: argparse.Namespace) -> int:
+    from rasa_project.reminders.runner import main as reminders_main
+    from rasa_project.settings import get_settings
+
+    return reminders_main(get_settings())
 
 
 def _model(_: argparse.Namespace) -> int:
@@ -99,6 +107,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     shell.set_defaults(func=_shell)
     commands.add_parser("model", help="train the model when its inputs changed").set_defaults(func=_model)
     commands.add_parser("migrate", help="create/upgrade the conversation-log schema").set_defaults(func=_migrate)
+    commands.add_parser("reminders", help="reminder sync + scheduler until SIGTERM").set_defaults(func=_reminders)
     stats = commands.add_parser("stats", help="conversation-log analytics", add_help=False)
     stats.add_argument("rest", nargs=argparse.REMAINDER)
     stats.set_defaults(func=_stats)

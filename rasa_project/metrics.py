@@ -129,3 +129,19 @@ WAITLIST_EVENTS = Counter(
     "an offer without answer in time or a slot too close to start; failed: an accepted offer whose booking failed)",
     ["event"],
 )
+REMINDERS_PLANNED = Counter("reminders_planned_total",
+                            "Reminder rows created or re-planned (a moved booking) by the planner")
+REMINDERS_CLAIMED = Counter("reminders_claimed_total",
+                            "Due reminders claimed by the scheduler and queued in the inbox")
+REMINDERS_SENT = Counter("reminders_sent_total", "Reminders Twilio accepted (reconciled from the inbox)")
+REMINDERS_SKIPPED = Counter(
+    "reminders_skipped_total",
+    "Reminders not sent on purpose, by reason (too_late, opted_out, undeliverable, superseded, no_message, other)",
+    ["reason"],
+)
+REMINDERS_FAILED = Counter("reminders_failed_total", "Reminders whose proactive turn or send failed")
+REMINDER_DELAY = Histogram(
+    "reminder_send_delay_seconds",
+    "From a reminder's due time to its message reaching Twilio",
+    buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600),
+)

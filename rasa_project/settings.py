@@ -130,6 +130,15 @@ class Settings:
     waitlist_min_lead_minutes: float = 30.0  # no offer for a slot that starts sooner; its waiting entries expire
     waitlist_poll_seconds: float = 30.0  # how often the scheduler runs the sweep and reads the schedule
 
+    # Reminders of upcoming bookings (docs/reminders.md): stored in Postgres, sent through the inbox as proactive
+    # messages. Offsets before the start: "24h,2h" (m, h, d; whole days keep the wall-clock time in business_timezone)
+    reminder_offsets: Tuple[str, ...] = ("24h", "2h")
+    reminders_sync_seconds: float = 300.0  # read the booking API's upcoming bookings this often
+    reminders_poll_seconds: float = 5.0  # claim due reminders this often
+    reminders_min_lead_minutes: int = 60  # never remind when the class starts sooner than this (skipped too_late)
+    reminders_in_process: bool = False  # run the sync and the scheduler inside the Rasa process (with the channel)
+    reminders_batch: int = 50  # due reminders claimed per transaction
+
     # Local sandboxes (the README's run command)
     sandbox_booking_db_url: str = f"sqlite:///{LOCAL_STATE_DIR / 'booking_sandbox.db'}"
     sandbox_twilio_port: int = 8082

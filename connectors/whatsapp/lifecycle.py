@@ -10,6 +10,8 @@ conversation-log engine, the Twilio client, the outbound sender, the turn proces
   after Rasa loaded its agent (also before_server_start), so the first turn never finds
   `app.ctx.agent` missing; the first poll picks up what a crash left; the handoff loops (idle
   hand-back, notifications: `handoff_loops.py`) start with it;
+  with `REMINDERS_IN_PROCESS=true` the reminder loops (`rasa_project/reminders/runner.py`: sync and
+  scheduler, waking this worker's drains) start with it, on their own booking-API client;
 - before_server_stop → `stop_worker()`: running turns get a grace period, then their rows go back
   to pending; after_server_stop → `close()`.
 """
@@ -22,7 +24,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from sanic import Blueprint
 from sqlalchemy.engine import Engine
@@ -41,6 +43,9 @@ from rasa_project.conversation_log.database import shared_engine
 from rasa_project.handoff.store import HandoffStore
 from rasa_project.settings import Settings
 from rasa_project.transcription import Transcriber
+
+if TYPE_CHECKING:
+    from rasa_project.reminders.in_process import InProcessReminders
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +85,7 @@ class ChannelRuntime:
         self.parts: Optional[ChannelParts] = None
         self.worker_running = False
         self.helpdesk: Optional[HelpdeskParts] = None  # the Chatwoot mirror, when chatwoot_base_url is set
+        self.reminders: Optional[InProcessReminders] = None  # when reminders_in_process is set
 
     @property
     def opened(self) -> ChannelParts:
@@ -107,12 +113,20 @@ class ChannelRuntime:
         if self.helpdesk is not None:
             self.helpdesk.mirror.start()
         self.opened.handoff_loops.start()
+        if self.settings.reminders_in_process:
+            from rasa_project.reminders.in_process import InProcessReminders  # imports the channel's tables
+
+            self.reminders = InProcessReminders(self.settings, self.opened.engine, self.opened.worker.wake, self.owner)
+            self.reminders.start()
         self.worker_running = True
         logger.info("WhatsApp inbox worker %s started", self.owner)
 
     async def stop_worker(self, grace_seconds: float = 10.0) -> None:
         if self.parts is not None and self.worker_running:
             self.worker_running = False
+            if self.reminders is not None:
+                await self.reminders.stop()
+                self.reminders = None
             if self.helpdesk is not None:
                 await self.helpdesk.mirror.stop()
             await self.parts.handoff_loops.stop()

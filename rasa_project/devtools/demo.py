@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import socket
 import sys
 import time
@@ -77,7 +78,9 @@ def run(args: argparse.Namespace) -> int:
               "(¿otro `make run` abierto?). Ciérralo y vuelve a intentarlo.", file=sys.stderr)
         return 1
     print("Preparando el modelo (se entrena solo si cambiaron los datos)…", flush=True)
-    stack = LocalStack(ports=ports, model=ensure_model(), with_llm=args.llm, with_chatwoot=True, log_dir=LOG_DIR)
+    # reminders and the waitlist run inside the Rasa process, the single-process layout (docs/reminders.md)
+    stack = LocalStack(ports=ports, model=ensure_model(), with_llm=args.llm, with_chatwoot=True, log_dir=LOG_DIR,
+                       extra_env={"REMINDERS_IN_PROCESS": os.environ.get("REMINDERS_IN_PROCESS", "true")})
     status = StatusLine()
     try:
         stack.start(timeout=300, progress=status)

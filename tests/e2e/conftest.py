@@ -45,6 +45,12 @@ def stack(log_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loc
             "OUTBOUND_BACKOFF_MAX_SECONDS": "0.2",
             # bookings a journey makes are days ahead; 2 h keeps the policy on without depending on the hour
             "CHANGE_NOTICE_HOURS": "2",
+            # reminders and the waitlist inside the Rasa process, quick enough for a test to wait on
+            # (tests/e2e/test_reminders.py, test_waitlist.py)
+            "REMINDERS_IN_PROCESS": "true",
+            "REMINDERS_POLL_SECONDS": "0.5",
+            "REMINDERS_SYNC_SECONDS": "2",
+            "WAITLIST_POLL_SECONDS": "1",
             # the conversation events also stream to the machine's RabbitMQ (tests/e2e/test_event_broker.py)
             "EVENT_BROKER_URL": "amqp://guest:guest@127.0.0.1:5672/",
             "EVENT_BROKER_QUEUE": f"t_e2e_events_{uuid.uuid4().hex[:12]}",
