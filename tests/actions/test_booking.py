@@ -31,7 +31,7 @@ async def validate(services: Services, domain: Dict[str, Any], **tracker: Any) -
     return dispatcher, slot_events(events)
 
 
-async def test_taken_slot_offers_three_nearest_free_ones(
+async def test_full_slot_offers_three_nearest_free_ones_or_the_waitlist(
     services: Services, domain: dict, sandbox: Sandbox
 ) -> None:
     when = f"{spanish_day(sandbox)} a las 6"  # 18:00, the seeded full pilates class
@@ -40,12 +40,15 @@ async def test_taken_slot_offers_three_nearest_free_ones(
         active_loop="agendar_form", requested_slot="horario",
     )
     assert slots["horario"] is None
+    assert slots["lugar_lleno"] == str(sandbox.full_slot_id)  # what "avísame" joins
     message = dispatcher.messages[-1]
-    assert message["template_name"] == "utter_horario_no_disponible"
-    payloads = [b["payload"] for b in message["buttons"]]
-    assert len(payloads) == 3
-    assert all(p.startswith('/agendar_cita{"servicio": "pilates", "slot_id": ') for p in payloads)
-    assert str(sandbox.full_slot_id) not in "".join(payloads)
+    assert message["template_name"] == "utter_horario_lleno"
+    assert "te aviso si se libera" in message["text"]
+    *alternatives, waitlist = [b["payload"] for b in message["buttons"]]
+    assert len(alternatives) == 3
+    assert all(p.startswith('/agendar_cita{"servicio": "pilates", "slot_id": ') for p in alternatives)
+    assert str(sandbox.full_slot_id) not in "".join(alternatives)
+    assert waitlist == f'/unirse_lista_espera{{"lugar_lleno": "{sandbox.full_slot_id}"}}'
 
 
 def as_bot_events(dispatcher: CollectingDispatcher) -> list:
@@ -68,7 +71,7 @@ async def test_time_is_not_asked_again_right_after_the_alternatives(
     await ActionAskHorario(services).run(silent, after_offer, domain)
     await ActionAskHorario(services).run(asked, make_tracker(active_loop="agendar_form"), domain)
 
-    assert validated.messages[-1]["template_name"] == "utter_horario_no_disponible"
+    assert validated.messages[-1]["template_name"] == "utter_horario_lleno"  # the full class: alternatives + waitlist
     assert silent.messages == []
     assert [m["response"] for m in asked.messages] == ["utter_ask_horario"]
 
