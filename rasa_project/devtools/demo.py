@@ -77,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
               "(¿otro `make run` abierto?). Ciérralo y vuelve a intentarlo.", file=sys.stderr)
         return 1
     print("Preparando el modelo (se entrena solo si cambiaron los datos)…", flush=True)
-    stack = LocalStack(ports=ports, model=ensure_model(), with_llm=args.llm, with_chatwoot=True, log_dir=LOG_DIR)
+    stack = LocalStack(ports=ports, model=ensure_model(), with_llm=args.llm, with_chatwoot=True, log_dir=LOG_DIR,
+                       enforce_window=True)  # the simulator reports each message, as Twilio sees it
     status = StatusLine()
     try:
         stack.start(timeout=300, progress=status)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 import httpx
@@ -120,7 +120,7 @@ class Channel:
 
     async def send(self, number: str, body: Optional[str] = None, **kwargs: Any) -> httpx.Response:
         form = build_inbound_form(number, body, **kwargs)
-        return await post_inbound(self.webhook_url, form, AUTH_TOKEN)
+        return await post_inbound(self.webhook_url, form, AUTH_TOKEN, sandbox_url=self.settings.twilio_api_base_url)
 
     async def replies(self, sandbox: Sandbox, number: str, min_count: int = 1, timeout: float = 15) -> List[dict]:
         return [as_read(m) for m in await wait_for_replies(sandbox.url, number, 0, min_count=min_count,
