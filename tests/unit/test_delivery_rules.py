@@ -57,7 +57,8 @@ def test_the_template_spec_contract() -> None:
                                "buttons": [{"title": "Confirmo", "payload": "/confirmar_asistencia"}]})
     assert spec.ref == TemplateRef("recordatorio_cita", {"1": "Ana", "2": "3"})
     assert spec.ref.content_variables == '{"1": "Ana", "2": "3"}'
-    assert TemplateRef.stored(spec.name, spec.ref.content_variables) == spec.ref and TemplateRef.stored(None, None) is None
+    assert TemplateRef.stored(spec.name, spec.ref.content_variables) == spec.ref
+    assert TemplateRef.stored(None, None) is None
     for bad in ({"name": "x"}, {"text": "hola"}, "recordatorio_cita", {"name": "x", "text": "y", "buttons": {}}):
         with pytest.raises(InvalidTemplateSpec):
             TemplateSpec.parse(bad)
