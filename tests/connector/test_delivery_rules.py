@@ -18,7 +18,7 @@ from rasa_project.conversation_log.database import create_log_engine
 from rasa_project.devtools.sandbox_templates import CATEGORY, load_templates, templates_setting
 from rasa_project.devtools.whatsapp_simulator import build_inbound_form, post_inbound
 from rasa_project.settings import Settings
-from tests.connector.support import ACCOUNT_SID, AUTH_TOKEN, Sandbox, eventually
+from tests.connector.support import ACCOUNT_SID, AUTH_TOKEN, Sandbox, client_wrote, eventually
 
 A, B, C, D, E = "+5215533350001", "+5215533350002", "+5215533350003", "+5215533350004", "+5215533350005"
 BUTTONS = [{"title": "Confirmo", "payload": '/confirmar_asistencia{"reserva_id":"B1"}'},
@@ -220,3 +220,27 @@ async def test_a_long_sms_goes_as_several_within_the_segment_limit(start_channel
     assert len(expected) > 1 and [r["body"] for r in replies] == expected
     assert all(int(r["num_segments"]) <= 5 for r in replies)
     assert " ".join(r["body"] for r in replies) == text
+
+
+async def test_late_replies_of_a_turn_past_the_window_become_one_follow_up_template(start_channel, sandbox,
+                                                                                    templated, settings):
+    """A turn that runs after the window closed (a retry hours later, simulated by moving the client's last
+    inbound back): its first reply goes as the `seguimiento` template with the client's name, the rest skipped."""
+    engine = create_log_engine(settings.tracker_db_url, settings)
+
+    async def late_turn(message: Any) -> None:
+        client_wrote(engine, message.sender_id, hours_ago=25)
+        await message.output_channel.send_text_message(message.sender_id, "Tu clase quedó reservada.")
+        await message.output_channel.send_text_message(message.sender_id, "¿Algo más?")
+
+    await _enforce_window(sandbox)
+    channel = await start_channel(late_turn, whatsapp_templates=templated["whatsapp_templates"])
+    await channel.send(A, "reserva yoga", profile_name="Ana López")
+    await eventually(lambda: len(_outbound(channel, A)) == 2)
+    first, second = _outbound(channel, A)
+    assert (first.template_name, first.template_state) == ("seguimiento", "sent")
+    assert (second.status, second.error_message) == ("skipped", "outside_window_no_template")
+    [sent] = await sandbox.messages(f"whatsapp:{A}")
+    assert sent["content_sid"] == templated["sids"]["seguimiento"] and sent["content_body"] == (
+        "Hola Ana, tenemos una respuesta a tu mensaje. Escríbenos para continuar la conversación.")
+    engine.dispose()
