@@ -12,13 +12,14 @@ import sqlalchemy as sa
 from rasa_project.devtools.local_stack import LocalStack
 from rasa_project.devtools.whatsapp_simulator import build_inbound_form, post_inbound
 from rasa_project.settings import Settings
-from tests.e2e.support import AUTH_TOKEN, wait_until
+from tests.e2e.support import AUTH_TOKEN
 
 pytestmark = pytest.mark.e2e
 
 
-async def _sms_to(http: httpx.AsyncClient, stack: LocalStack, number: str) -> List[Dict[str, Any]]:
-    response = await http.get(f"{stack.twilio_url}/_sandbox/messages", params={"to": number, "after": 0, "wait": 1})
+async def _sms_to(http: httpx.AsyncClient, stack: LocalStack, number: str, wait: float) -> List[Dict[str, Any]]:
+    """The sandbox's messages to `number` (a bare To: SMS), long-polled until the first arrives."""
+    response = await http.get(f"{stack.twilio_url}/_sandbox/messages", params={"to": number, "after": 0, "wait": wait})
     return list(response.json()["messages"])
 
 
@@ -29,7 +30,7 @@ async def test_an_sms_is_answered_by_sms(stack: LocalStack, http: httpx.AsyncCli
     form = build_inbound_form(new_phone, "hola", sms=True)
     response = await post_inbound(stack.webhook_url, form, AUTH_TOKEN, client=http)
     assert response.status_code == 200, response.text
-    replies = await wait_until(lambda: _sms_to(http, stack, new_phone), timeout=60)
+    replies = await _sms_to(http, stack, new_phone, wait=45)
     sms_number = stack.env.get("TWILIO_SMS_NUMBER") or Settings().twilio_sms_number
     assert all((m["from"], m["content_sid"], m["media_urls"], m["status"] != "failed")
                == (sms_number, None, [], True) for m in replies), replies
