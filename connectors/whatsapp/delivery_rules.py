@@ -59,8 +59,9 @@ class TemplateSpec:
         name, text = str(raw.get("name") or "").strip(), str(raw.get("text") or "").strip()
         if not name or not text:
             raise InvalidTemplateSpec("template needs a name and the free-form text")
-        variables = raw.get("variables") or {}
-        buttons = raw.get("buttons") or []
+        variables = raw.get("variables", {})
+        buttons = raw.get("buttons", [])
+        variables, buttons = ({} if variables is None else variables), ([] if buttons is None else buttons)
         if not isinstance(variables, Mapping) or not isinstance(buttons, list):
             raise InvalidTemplateSpec("template variables must be an object and buttons a list")
         return cls(name, text, {str(k): str(v) for k, v in variables.items()},

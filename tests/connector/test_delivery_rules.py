@@ -164,7 +164,8 @@ async def test_63003_marks_the_client_undeliverable_until_they_write(start_chann
     before = _metric("whatsapp_undeliverable_marks_total", {"code": "63003"})
     await channel.send(D, "hola")
     await eventually(lambda: senders.undeliverable(D) == 63003)
-    assert _metric("whatsapp_undeliverable_marks_total", {"code": "63003"}) == before + 1
+    # counted right after the mark is stored, by the callback's task
+    await eventually(lambda: _metric("whatsapp_undeliverable_marks_total", {"code": "63003"}) == before + 1)
     await channel.input_channel.get_output_channel().send_text_message(D, "recordatorio")
     assert _outbound(channel, D)[-1][:3] == ("skipped", None, "undeliverable:63003")
     assert len(await sandbox.messages(f"whatsapp:{D}")) == 1  # only the echo that failed
