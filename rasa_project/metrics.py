@@ -145,3 +145,18 @@ REMINDER_DELAY = Histogram(
     "From a reminder's due time to its message reaching Twilio",
     buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600),
 )
+OUTSIDE_WINDOW_MESSAGES = Counter(
+    "whatsapp_outside_window_messages_total",
+    "Outbound messages the delivery rules changed (docs/whatsapp-window.md), by outcome: skipped (WhatsApp, "
+    "outside the 24-hour window, no approved template: never sent to Twilio); template (sent as the approved "
+    "template instead); template_retry (a 63016 retried once as its template); follow_up (a late reply of a "
+    "retried turn went as the seguimiento template); undeliverable (not sent: Twilio said the number cannot "
+    "get our messages)",
+    ["outcome"],
+)
+UNDELIVERABLE_MARKS = Counter(
+    "whatsapp_undeliverable_marks_total",
+    "Clients marked undeliverable (proactive messages stop until they write), by Twilio error code "
+    "(63003, 63024, 21610, 63014)",
+    ["code"],
+)

@@ -30,6 +30,20 @@ def _tuple(value: str) -> Tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+def parse_templates(raw: str) -> Dict[str, str]:
+    """"recordatorio_cita=HX...,oferta_lugar=HX..." → {name: Content SID}; blanks ignored.
+
+    Raises ValueError naming the entry that is not `name=HX...`, so a typo fails loudly at start-up
+    instead of silently skipping every reminder."""
+    mapping: Dict[str, str] = {}
+    for entry in _tuple(raw or ""):
+        name, sep, sid = (part.strip() for part in entry.partition("="))
+        if not sep or not name or not sid.startswith("HX"):
+            raise ValueError(f"WHATSAPP_TEMPLATES entry {entry!r} is not name=HX<content sid>")
+        mapping[name] = sid
+    return mapping
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every knob of the assistant; field names are the environment variables, lower-cased."""
@@ -120,6 +134,15 @@ class Settings:
 
     # Options as WhatsApp buttons (Twilio Content API: quick-reply up to 3, list picker up to 10); off = numbered text
     whatsapp_native_buttons: bool = True
+    # WhatsApp's customer-service window (docs/whatsapp-window.md): outside it only approved templates go out.
+    # Templates: "name=HXsid,name=HXsid" (our template names → their approved Content SIDs); "" = none.
+    whatsapp_templates: str = ""
+    whatsapp_window_hours: float = 24.0
+
+    # SMS on the same webhook: replies to clients who wrote by SMS go from this number, split at this many
+    # concatenated segments per message (GSM-7 153 / UCS-2 67 characters each)
+    twilio_sms_number: str = "+15005550006"
+    sms_max_segments: int = 10
 
     # "¿Qué tal te atendí? 1–5" after a completed booking, cancellation or payment link; at most once per
     # client in this many days (0 = never asked)
@@ -149,6 +172,11 @@ class Settings:
     def twilio_sender(self) -> str:
         """The `From` of outbound messages, always in `whatsapp:+E164` form."""
         return whatsapp_address(self.twilio_whatsapp_number)
+
+    @property
+    def template_sids(self) -> Dict[str, str]:
+        """`whatsapp_templates` parsed (see `parse_templates`)."""
+        return parse_templates(self.whatsapp_templates)
 
     @property
     def llm_enabled(self) -> bool:

@@ -45,7 +45,8 @@ class WhatsAppInput(InputChannel):
         return build_blueprint(self.runtime)
 
     def get_output_channel(self) -> Optional[OutputChannel]:
-        """For proactive messages (reminders): status callbacks need `webhook_public_url`."""
+        """For proactive messages (reminders, waitlist): status callbacks need `webhook_public_url`. Each message
+        reads the client's medium and window (docs/whatsapp-window.md); send `{"template": ...}` custom JSON."""
         parts = self.runtime.parts if self.runtime is not None else None
         if parts is None:
             return None

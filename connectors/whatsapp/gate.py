@@ -42,13 +42,17 @@ class Verdict:
 def option_for_reply(body: str, button: Optional[Mapping[str, Any]], options: Sequence[Option]) -> str:
     """What Rasa receives for a reply to `options`.
 
-    A button tap (`button` = inbound metadata {payload, text}) is matched by payload (our Content ids are
-    the Rasa payloads), then by its text (a title); a tap on an older message whose options are gone
-    keeps its payload, which is still one of ours. Anything typed goes through `choose_option`.
+    A button tap (`button` = inbound metadata {payload, text}) is matched by payload (our session Content
+    ids are the Rasa payloads), then as a number: an approved template's quick replies have fixed ids
+    "1", "2", "3" (docs/whatsapp-window.md), the numbering of the options stored with it; then by its text
+    (a title). A tap on an older message whose options are gone keeps its payload. Anything typed goes
+    through `choose_option`.
     """
     if button and button.get("payload"):
         payload = str(button["payload"])
         chosen = next((o for o in options if o.payload == payload), None)
+        if chosen is None and payload.isdigit() and 1 <= int(payload) <= len(options):
+            chosen = options[int(payload) - 1]
         chosen = chosen or choose_option(str(button.get("text") or ""), options)
         return chosen.payload if chosen else payload
     chosen = choose_option(body, options)

@@ -7,7 +7,8 @@ every message yields a text Rasa can answer plus metadata with what the text can
   payload `/enviar_media` (any media) or `/enviar_ubicacion`, so Rasa answers them by rule (domain
   intents enviar_media / enviar_ubicacion) instead of guessing an intent from a placeholder word;
   `[mensaje vacío]` for an empty message.
-- metadata: message_sid, profile_name, wa_id, media [{url, content_type}], location
+- metadata: message_sid, profile_name, wa_id, medium ("whatsapp" | "sms": SMS posts reach the same
+  webhook with a bare `From`), media [{url, content_type}], location
   {latitude, longitude, address, label} or None, button {payload, text} or None, kind
   ("text" | "button" | "media" | "location" | "empty").
 """
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional
 
 from connectors.whatsapp.sanitize import sanitize_text
-from rasa_project.phones import InvalidPhone, normalize_e164
+from rasa_project.phones import SMS, WHATSAPP, Address, InvalidPhone
 
 # What Rasa receives for a message without words (the details travel in metadata).
 MEDIA_PAYLOAD = "/enviar_media"
@@ -45,6 +46,11 @@ class InboundMessage:
     def profile_name(self) -> Optional[str]:
         return self.metadata.get("profile_name")
 
+    @property
+    def medium(self) -> str:
+        """`phones.WHATSAPP` or `phones.SMS`: how the client wrote, so the reply goes the same way."""
+        return SMS if self.metadata.get("medium") == SMS else WHATSAPP
+
 
 def _get(form: Mapping[str, Any], key: str) -> str:
     """One value of a form field (Sanic's form holds lists), '' when absent."""
@@ -55,11 +61,17 @@ def _get(form: Mapping[str, Any], key: str) -> str:
 
 
 def sender_from_address(address: str) -> str:
-    """`whatsapp:+5215512345678` → `+5215512345678`; raises `InvalidInbound` otherwise."""
+    """`whatsapp:+5215512345678` (WhatsApp) or `+5215512345678` (SMS) → `+5215512345678`; raises
+    `InvalidInbound` otherwise."""
+    return sender_address(address).number
+
+
+def sender_address(address: str) -> Address:
+    """Twilio's `From`: the number and the medium (SMS posts come to the same webhook, no prefix)."""
     try:
-        return normalize_e164(address)
+        return Address.parse(address)
     except InvalidPhone:
-        raise InvalidInbound(f"From is not a WhatsApp E.164 address: {address!r}") from None
+        raise InvalidInbound(f"From is not a WhatsApp or SMS E.164 address: {address!r}") from None
 
 
 def _media(form: Mapping[str, Any]) -> List[Dict[str, str]]:
@@ -101,7 +113,8 @@ def parse_inbound_form(form: Mapping[str, Any], max_length: int) -> InboundMessa
         raise InvalidInbound("MessageSid missing")
     if not _SID.fullmatch(message_sid):  # a NUL or an over-long SID would fail the insert: 500/503, re-sent forever
         raise InvalidInbound(f"MessageSid is not a Twilio SID: {message_sid[:80]!r}")
-    sender_id = sender_from_address(_get(form, "From"))
+    address = sender_address(_get(form, "From"))
+    sender_id = address.number
     body = sanitize_text(_get(form, "Body"), max_length)
     media = _media(form)
     location = _location(form, max_length)
@@ -125,6 +138,7 @@ def parse_inbound_form(form: Mapping[str, Any], max_length: int) -> InboundMessa
         "profile_name": sanitize_text(_get(form, "ProfileName"), 200) or None,
         "wa_id": _get(form, "WaId") or sender_id.lstrip("+"),
         "kind": kind,
+        "medium": address.medium,
         "media": media,
         "location": location,
         "button": button,

@@ -78,12 +78,14 @@ class InboxStore:
                 inserted = result.lastrowid if result.rowcount == 1 else None
             if inserted is None:
                 return None
+            # the client wrote: the window opens, the medium is the one they used, an undeliverable mark goes
             upsert = dialect_insert(self.engine, senders).values(
                 sender_id=message.sender_id, profile_name=message.profile_name, opted_out=False,
-                last_inbound_at=now)
+                last_inbound_at=now, medium=message.medium)
             conn.execute(upsert.on_conflict_do_update(
                 index_elements=["sender_id"],
-                set_={"profile_name": upsert.excluded.profile_name, "last_inbound_at": now}))
+                set_={"profile_name": upsert.excluded.profile_name, "last_inbound_at": now,
+                      "medium": message.medium, "undeliverable_at": None, "undeliverable_code": None}))
             return int(inserted)
 
     def claim_next(self, sender_id: str, owner: str, lease_seconds: float) -> Claim:

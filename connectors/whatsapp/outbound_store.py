@@ -3,22 +3,42 @@
 Synchronous SQLAlchemy (callers use `asyncio.to_thread`). Status callbacks can arrive before the
 send call returned (the row has no SID yet) and out of order (sent after delivered), so a row's
 status only moves forward by `STATUS_RANK`, and a SID recorded late picks up callbacks already seen.
+A message that may go as a template (docs/whatsapp-window.md) keeps the template's name and variables:
+`offered` while it went free-form, `sent` when it went as the template, `retried` once its one retry
+after a 63016 was claimed (a conditional update, so duplicate callbacks retry once).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Dict, Iterable, Optional, Set
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from connectors.whatsapp.delivery_rules import TemplateRef
 from connectors.whatsapp.retried_turn import EarlierReply
 from connectors.whatsapp.tables import outbound, status_events, utcnow
 
+OFFERED, SENT_AS_TEMPLATE, RETRIED = "offered", "sent", "retried"  # template_state
+
 STATUS_RANK = {
     "sending": 0, "accepted": 1, "scheduled": 1, "queued": 1, "sent": 2, "delivered": 3, "read": 4,
-    "failed": 5, "undelivered": 5, "suppressed": 5, "canceled": 5, "interrupted": 5,
+    "failed": 5, "undelivered": 5, "suppressed": 5, "canceled": 5, "interrupted": 5, "skipped": 5,
 }
+
+
+@dataclass(frozen=True)
+class OutboundRow:
+    """What a status callback's follow-up (undeliverable mark, template retry) needs of its message."""
+
+    id: int
+    sender_id: str
+    inbox_id: Optional[int]
+    kind: str
+    body: Optional[str]
+    template: Optional[TemplateRef]
+    template_state: Optional[str]
 
 
 def _rank(status: Optional[str]) -> int:
@@ -31,14 +51,50 @@ class OutboundStore:
 
     def create(self, sender_id: str, inbox_id: Optional[int], kind: str, body: Optional[str],
                media_url: Optional[str], status: str = "sending", error_message: Optional[str] = None,
-               reply_index: Optional[int] = None) -> int:
+               reply_index: Optional[int] = None, template: Optional[TemplateRef] = None,
+               template_state: Optional[str] = None) -> int:
         now = utcnow()
         with self.engine.begin() as conn:
             result = conn.execute(outbound.insert().values(
                 sender_id=sender_id, inbox_id=inbox_id, kind=kind, body=body, media_url=media_url,
                 status=status, error_message=error_message, attempts=0, created_at=now, updated_at=now,
-                reply_index=reply_index))
+                reply_index=reply_index, template_name=template.name if template else None,
+                template_variables=template.content_variables if template else None,
+                template_state=template_state if template else None))
             return int(result.inserted_primary_key[0])
+
+    def by_sid(self, twilio_sid: str) -> Optional[OutboundRow]:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(outbound).where(outbound.c.twilio_sid == twilio_sid)).first()
+        return self._row(row)
+
+    def by_id(self, row_id: int) -> Optional[OutboundRow]:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(outbound).where(outbound.c.id == row_id)).first()
+        return self._row(row)
+
+    @staticmethod
+    def _row(row: Optional[sa.Row]) -> Optional[OutboundRow]:
+        if row is None:
+            return None
+        m = row._mapping
+        return OutboundRow(m["id"], m["sender_id"], m["inbox_id"], m["kind"], m["body"],
+                           TemplateRef.stored(m["template_name"], m["template_variables"]), m["template_state"])
+
+    def claim_template_retry(self, row_id: int) -> bool:
+        """True once per row that went free-form with a template offered: its one retry is ours."""
+        with self.engine.begin() as conn:
+            result = conn.execute(outbound.update().where(outbound.c.id == row_id,
+                                                          outbound.c.template_state == OFFERED)
+                                  .values(template_state=RETRIED, updated_at=utcnow()))
+            return result.rowcount == 1
+
+    def has_template_for(self, inbox_id: int, name: str) -> bool:
+        """Did a reply of this inbound message already go as template `name` (the late-turn follow-up)?"""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(outbound.c.id).where(
+                outbound.c.inbox_id == inbox_id, outbound.c.template_name == name,
+                outbound.c.template_state == SENT_AS_TEMPLATE).limit(1)).first() is not None
 
     def earlier_replies(self, inbox_id: int) -> Dict[int, EarlierReply]:
         """Per reply position of this inbound message, the latest row earlier attempts left."""

@@ -1,9 +1,10 @@
 """HTTP endpoints of the channel under `/webhooks/whatsapp/` (paths in `paths.py`): webhook, status
 callbacks, health, metrics, and the operator API (`operator_api.py`).
 
-The webhook only verifies, parses, sanitizes and stores; it answers Twilio at once (empty TwiML) and
-the worker does the rest. A message that was stored is never answered with a 5xx (Twilio would
-re-deliver it); only a failed insert (nothing stored) gets a 503.
+SMS posts come to the same webhook (a bare `From`), signed the same way. A failed delivery's code is
+followed up (`after_delivery_error`). The webhook only verifies, parses, sanitizes and stores; it
+answers Twilio at once (empty TwiML) and the worker does the rest. A message that was stored is never
+answered with a 5xx (Twilio would re-deliver it); only a failed insert (nothing stored) gets a 503.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from sanic.response import HTTPResponse
 
 from connectors.whatsapp import paths
 from connectors.whatsapp.chatwoot_webhook import add_chatwoot_route
+from connectors.whatsapp.delivery_rules import OUTSIDE_WINDOW, UNDELIVERABLE_CODES
 from connectors.whatsapp.inbound import InvalidInbound, parse_inbound_form
 from connectors.whatsapp.lifecycle import ChannelNotOpen, ChannelRuntime, register_lifecycle
 from connectors.whatsapp.operator_api import register_operator_api
+from connectors.whatsapp.paths import status_callback_url
 from connectors.whatsapp.signature import public_base_url, signature_valid, signed_url
 from rasa_project.health import collect_health
 from rasa_project.metrics import ACK_LATENCY, INBOUND_MESSAGES, OUTBOUND_SENDS
@@ -70,6 +73,25 @@ def _int(value: Optional[str]) -> Optional[int]:
         return int(value) if value else None
     except ValueError:
         return None
+
+
+async def after_delivery_error(runtime: ChannelRuntime, request: Request, sid: str,
+                               error_code: Optional[int]) -> None:
+    """What a failed delivery changes (docs/whatsapp-window.md): an undeliverable code marks the client;
+    a 63016 retries the message once as the template it carried (in the background)."""
+    if error_code not in UNDELIVERABLE_CODES and error_code != OUTSIDE_WINDOW:
+        return
+    parts = runtime.opened
+    try:
+        row = await asyncio.to_thread(parts.outbound.by_sid, sid)
+        if row is None:
+            return
+        if error_code in UNDELIVERABLE_CODES:
+            await parts.sender.mark_undeliverable(row.sender_id, int(error_code or 0))
+        elif row.template is not None:
+            parts.sender.schedule_template_retry(row.id, status_callback_url(request_public_base(runtime, request)))
+    except sa.exc.SQLAlchemyError as exc:  # the callback itself is recorded; its follow-up is best effort
+        logger.error("Follow-up of %s (ErrorCode %s) failed: %s: %s", sid, error_code, type(exc).__name__, exc)
 
 
 def build_blueprint(runtime: ChannelRuntime) -> Blueprint:
@@ -154,6 +176,7 @@ def build_blueprint(runtime: ChannelRuntime) -> Blueprint:
             logger.info("Status %s for %s recorded before its outbound row knew the SID", state, sid)
         if state in ("failed", "undelivered"):
             logger.warning("Outbound %s %s (ErrorCode %s)", sid, state, error_code)
+            await after_delivery_error(runtime, request, sid, error_code)
         return response.empty(status=204)
 
     return bp

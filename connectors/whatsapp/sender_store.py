@@ -1,4 +1,5 @@
-"""Per-sender channel state: opt-out, the numbered options last sent, the rate-limit notice.
+"""Per-sender channel state: opt-out, the numbered options last sent, the rate-limit notice, and what
+an outbound message needs to know (`Recipient`: medium, last inbound, undeliverable mark) in one read.
 
 Synchronous SQLAlchemy (callers use `asyncio.to_thread`). A sender row exists once a message of
 theirs was accepted; writes here upsert so proactive messages work for unknown senders too.
@@ -16,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from connectors.whatsapp.options import Option
 from connectors.whatsapp.tables import dialect_insert, senders, utcnow
+from rasa_project.phones import SMS, WHATSAPP
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,18 @@ class SenderState:
     opted_out: bool
     options: List[Option]
     rate_limit_notified_at: Optional[datetime]
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """What the send path needs about a client, read once per message (it replaced the opt-out read)."""
+
+    sender_id: str
+    opted_out: bool = False
+    medium: str = WHATSAPP
+    last_inbound_at: Optional[datetime] = None
+    undeliverable_code: Optional[int] = None
+    profile_name: Optional[str] = None
 
 
 class SenderStore:
@@ -42,6 +56,31 @@ class SenderStore:
         m = row._mapping
         options = [Option(o["title"], o["payload"]) for o in json.loads(m["last_buttons"] or "[]")]
         return SenderState(sender_id, bool(m["opted_out"]), options, m["rate_limit_notified_at"])
+
+    def recipient(self, sender_id: str) -> Recipient:
+        """The client's delivery state; an unknown client never wrote (outside the window, WhatsApp)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(senders.c.opted_out, senders.c.medium, senders.c.last_inbound_at,
+                                         senders.c.undeliverable_code, senders.c.profile_name)
+                               .where(senders.c.sender_id == sender_id)).first()
+        if row is None:
+            return Recipient(sender_id)
+        return Recipient(sender_id, bool(row.opted_out), SMS if row.medium == SMS else WHATSAPP,
+                         row.last_inbound_at, row.undeliverable_code, row.profile_name)
+
+    def undeliverable(self, sender_id: str) -> Optional[int]:
+        """The Twilio error code that marked this client undeliverable (63003, 63024, 21610, 63014), or None.
+
+        Proactive senders (reminders, waitlist) ask before queueing anything: the mark means Twilio said
+        this number cannot get our messages; it is cleared when the client writes again."""
+        with self.engine.connect() as conn:
+            value = conn.execute(sa.select(senders.c.undeliverable_code)
+                                 .where(senders.c.sender_id == sender_id)).scalar()
+        return int(value) if value is not None else None
+
+    def mark_undeliverable(self, sender_id: str, code: int) -> None:
+        with self.engine.begin() as conn:
+            self._upsert(conn, sender_id, undeliverable_at=utcnow(), undeliverable_code=code)
 
     def is_opted_out(self, sender_id: str) -> bool:
         with self.engine.connect() as conn:

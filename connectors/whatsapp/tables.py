@@ -1,6 +1,6 @@
 """The channel's tables as SQLAlchemy Core objects for queries, and the helpers every store uses on them.
 
-The schema is owned by the conversation-log migrations (m0002, m0006); `tests/conversation_log/
+The schema is owned by the conversation-log migrations (m0002, m0006, m0011); `tests/conversation_log/
 test_schema.py` proves the migrated tables equal these declarations. All times are naive UTC
 (`utcnow()`), the same on SQLite and Postgres.
 """
@@ -46,6 +46,9 @@ senders = sa.Table(
     sa.Column("last_inbound_at", sa.DateTime),
     sa.Column("last_buttons", sa.Text),
     sa.Column("rate_limit_notified_at", sa.DateTime),
+    sa.Column("medium", sa.String(10)),  # m0011: how the client last wrote (phones.WHATSAPP / SMS); NULL = whatsapp
+    sa.Column("undeliverable_at", sa.DateTime),  # m0011: Twilio said this number cannot get our messages
+    sa.Column("undeliverable_code", sa.Integer),  # m0011: the error code that said so
 )
 
 outbound = sa.Table(
@@ -65,6 +68,9 @@ outbound = sa.Table(
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
     sa.Column("reply_index", sa.Integer),  # m0006
+    sa.Column("template_name", sa.String(100)),  # m0011: the template this message may go as outside the window
+    sa.Column("template_variables", sa.Text),  # m0011: its variables, JSON
+    sa.Column("template_state", sa.String(20)),  # m0011: offered | sent | retried (see outbound_store)
 )
 
 status_events = sa.Table(

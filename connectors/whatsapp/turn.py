@@ -35,6 +35,7 @@ from rasa_project.backoff import backoff_delay
 from rasa_project.handoff.store import HandoffStore
 from rasa_project.handoff.tables import HUMAN
 from rasa_project.metrics import TURN_LATENCY, TURNS
+from rasa_project.phones import SMS, WHATSAPP
 from rasa_project.settings import Settings
 from rasa_project.transcription import Transcriber
 
@@ -71,8 +72,10 @@ class TurnProcessor:
             logger.warning("Inbox message %d: lease lost before it could be marked %s", row.id, status)
 
     def _output(self, row: InboxRow, retry: RetriedTurn, kind: str = "bot") -> WhatsAppOutput:
+        """Bound to the inbound message: replies go on the medium the client used for it (no lookup)."""
+        medium = SMS if row.metadata.get("medium") == SMS else WHATSAPP
         return WhatsAppOutput(self.sender, self.senders, inbox_id=row.id, public_base_url=row.public_base_url,
-                              kind=kind, retry=retry)
+                              kind=kind, retry=retry, medium=medium)
 
     async def _keep_lease(self, row_id: int) -> None:
         interval = max(self.settings.inbox_lease_seconds / 3, 0.5)

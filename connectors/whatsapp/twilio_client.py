@@ -28,6 +28,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from rasa_project.backoff import backoff_delay
+from rasa_project.phones import WHATSAPP_PREFIX, normalize_e164
 from rasa_project.settings import TWILIO_DEFAULT_API_BASE_URL, Settings
 
 logger = logging.getLogger(__name__)
@@ -87,7 +88,9 @@ class TwilioClient:
                 status_callback: Optional[str], content_sid: Optional[str] = None,
                 content_variables: Optional[str] = None) -> Dict[str, Any]:
         params: Dict[str, Any] = {"to": to}
-        if self.settings.twilio_messaging_service_sid:
+        if not to.startswith(WHATSAPP_PREFIX):  # SMS: always our SMS number (a Messaging Service is for WhatsApp)
+            params["from_"] = normalize_e164(self.settings.twilio_sms_number)
+        elif self.settings.twilio_messaging_service_sid:
             params["messaging_service_sid"] = self.settings.twilio_messaging_service_sid
         else:
             params["from_"] = self.settings.twilio_sender
@@ -168,7 +171,9 @@ class TwilioClient:
         tells whether Twilio took it. Raises what the client raises; the caller decides.
         """
         params: Dict[str, Any] = {"to": to, "limit": LOOKUP_LIMIT, "page_size": LOOKUP_LIMIT}
-        if not self.settings.twilio_messaging_service_sid:
+        if not to.startswith(WHATSAPP_PREFIX):
+            params["from_"] = normalize_e164(self.settings.twilio_sms_number)
+        elif not self.settings.twilio_messaging_service_sid:
             params["from_"] = self.settings.twilio_sender
         earliest = since.replace(tzinfo=timezone.utc) - LOOKUP_CLOCK_SKEW
         found = []

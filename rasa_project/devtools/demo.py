@@ -78,8 +78,10 @@ def run(args: argparse.Namespace) -> int:
               "(¿otro `make run` abierto?). Ciérralo y vuelve a intentarlo.", file=sys.stderr)
         return 1
     print("Preparando el modelo (se entrena solo si cambiaron los datos)…", flush=True)
-    # reminders and the waitlist run inside the Rasa process, the single-process layout (docs/reminders.md)
+    # reminders and the waitlist run inside the Rasa process, the single-process layout (docs/reminders.md);
+    # the Twilio sandbox enforces WhatsApp's 24-hour window (the simulator reports each message, as Twilio sees it)
     stack = LocalStack(ports=ports, model=ensure_model(), with_llm=args.llm, with_chatwoot=True, log_dir=LOG_DIR,
+                       enforce_window=True,
                        extra_env={"REMINDERS_IN_PROCESS": os.environ.get("REMINDERS_IN_PROCESS", "true")})
     status = StatusLine()
     try:

@@ -1,5 +1,6 @@
 """The whole assistant on one machine: booking API and Twilio sandboxes (and, `with_chatwoot`, the
-Chatwoot stand-in the handoff mirrors into), action server, Rasa server.
+Chatwoot stand-in the handoff mirrors into), action server, Rasa server; the repo's WhatsApp templates
+are created and approved in the Twilio sandbox before Rasa starts (`sandbox_templates.py`).
 
 One piece of code starts it for the README's run command and for the end-to-end tests, so both
 exercise the same wiring: each process is configured only through the environment variables of
@@ -21,7 +22,8 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Set
 
 import httpx
 
-from rasa_project.settings import PROJECT_ROOT
+from rasa_project.devtools.sandbox_templates import create_and_approve, templates_setting
+from rasa_project.settings import PROJECT_ROOT, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +106,10 @@ class LocalStack:
         log_dir: Optional[Path] = None,
         rasa_instances: int = 1,
         only: Optional[Sequence[str]] = None,
+        enforce_window: bool = False,
     ) -> None:
+        """`enforce_window`: the Twilio sandbox applies WhatsApp's 24-hour rule (63016) from the start; callers
+        must then report each inbound message (`whatsapp_simulator.post_inbound(..., sandbox_url=)` does)."""
         self.ports = ports or StackPorts()
         self.model = model or latest_model()
         self.log_dir = log_dir or PROJECT_ROOT / "var" / "logs"
@@ -146,6 +151,7 @@ class LocalStack:
         self.with_llm = with_llm
         self.with_transcription = with_transcription
         self.with_chatwoot = with_chatwoot
+        self.enforce_window = enforce_window
         self.processes: List[Process] = [p for p in self._plan() if only is None or p.name in only]
 
     @property
@@ -176,7 +182,8 @@ class LocalStack:
             ),
             Process(
                 "twilio_api",
-                [py, "-m", "rasa_project.sandboxes.twilio_api", "--port", str(self.ports.twilio)],
+                [py, "-m", "rasa_project.sandboxes.twilio_api", "--port", str(self.ports.twilio),
+                 "--window" if self.enforce_window else "--no-window"],
                 f"{self.twilio_url}/_sandbox/stats",
             ),
             Process("actions", [py, "-m", "actions"], f"http://127.0.0.1:{self.ports.actions}/health"),
@@ -229,7 +236,10 @@ class LocalStack:
         `progress(name, state)` hears "starting" for each process, then "ready" as each answers (in
         whatever order they come up)."""
         try:
-            for process in self.processes:
+            rasa = [p for p in self.processes if p.argv[2:4] == ["rasa_project", "serve"]]
+            for process in [p for p in self.processes if p not in rasa] + rasa:
+                if process is (rasa[0] if rasa else None):
+                    self.setup_templates(timeout)
                 self.start_process(process)
                 if progress is not None:
                     progress(process.name, "starting")
@@ -238,6 +248,18 @@ class LocalStack:
             self.stop()
             raise
         return self
+
+    def setup_templates(self, timeout: float) -> None:
+        """The repo's templates created and approved in the Twilio sandbox, their SIDs in Rasa's environment
+        (`WHATSAPP_TEMPLATES`), as an operator does in the Twilio console; kept when the caller set them."""
+        if self.env.get("WHATSAPP_TEMPLATES") or not any(p.name == "twilio_api" for p in self.processes):
+            return
+        self.wait_ready(self.process("twilio_api"), timeout)
+        defaults = Settings()
+        sids = create_and_approve(self.twilio_url, self.env.get("TWILIO_ACCOUNT_SID") or defaults.twilio_account_sid,
+                                  self.env.get("TWILIO_AUTH_TOKEN") or defaults.twilio_auth_token)
+        self.env["WHATSAPP_TEMPLATES"] = templates_setting(sids)
+        logger.info("templates approved in the Twilio sandbox: %s", self.env["WHATSAPP_TEMPLATES"])
 
     def wait_all_ready(self, timeout: float, progress: Optional[Progress] = None) -> None:
         """Poll every process until all answer; raises `StackFailed` naming the first that died or hung."""

@@ -1,7 +1,8 @@
 """Be the client on WhatsApp without a phone: build, sign and post what Twilio would, read the replies.
 
 Library part (end-to-end tests use it too): `build_inbound_form` makes exactly the form Twilio posts for
-an inbound WhatsApp message, `sign`/`post_inbound` sign it with `X-Twilio-Signature` as Twilio does, and
+an inbound WhatsApp message (`sms_inbound_form` an SMS), `sign`/`post_inbound` sign it (and report the
+inbound message to the Twilio sandbox, whose 24-hour window rule needs it) with `X-Twilio-Signature` as Twilio does, and
 `wait_for_replies` long-polls the Twilio sandbox for what the bot sent to that number.
 
 Terminal part: `python -m rasa_project.devtools.whatsapp_simulator [--from +5215512345678] [--name "Ana López"]
@@ -33,7 +34,7 @@ from typing import Any, Dict, List, Mapping, Sequence, Tuple
 import httpx
 from twilio.request_validator import RequestValidator
 
-from rasa_project.phones import whatsapp_address
+from rasa_project.phones import normalize_e164, whatsapp_address
 from rasa_project.sandboxes.transcription import fake_voice_note
 from rasa_project.settings import get_settings
 
@@ -74,13 +75,16 @@ def build_inbound_form(
     location: Tuple[float, float] | None = None,
     button: Tuple[str, str] | None = None,
     account_sid: str | None = None,
+    sms: bool = False,
 ) -> Dict[str, str]:
-    """The form Twilio posts for one inbound WhatsApp message.
+    """The form Twilio posts for one inbound WhatsApp message (`sms`: an SMS to our SMS number, same webhook).
 
     `to` defaults to the `twilio_whatsapp_number` setting and `account_sid` to `twilio_account_sid`;
     `media` is `(url, content_type)` pairs; `button` is `(payload, text)` and its text is the Body.
     """
     settings = get_settings()
+    if sms:
+        return sms_inbound_form(from_number, body or "", message_sid=message_sid, to=to, account_sid=account_sid)
     sender = whatsapp_address(from_number)
     sid = message_sid or "SM" + uuid.uuid4().hex
     if button is not None and body is None:
@@ -112,6 +116,20 @@ def build_inbound_form(
     return form
 
 
+def sms_inbound_form(from_number: str, body: str, *, message_sid: str | None = None, to: str | None = None,
+                     account_sid: str | None = None) -> Dict[str, str]:
+    """The form Twilio posts for an inbound SMS: bare E.164 numbers, no ProfileName/WaId/ButtonPayload."""
+    settings = get_settings()
+    sid = message_sid or "SM" + uuid.uuid4().hex
+    number = normalize_e164(from_number)
+    return {
+        "ToCountry": "US", "SmsMessageSid": sid, "NumMedia": "0", "SmsSid": sid, "SmsStatus": "received",
+        "Body": body, "FromCountry": "MX", "To": normalize_e164(to or settings.twilio_sms_number),
+        "NumSegments": "1", "MessageSid": sid, "AccountSid": account_sid or settings.twilio_account_sid,
+        "From": number, "ApiVersion": API_VERSION,
+    }
+
+
 async def voice_note_form(client: httpx.AsyncClient, sandbox_url: str, sender: str, said: str,
                           profile_name: str = "Cliente") -> Dict[str, str]:
     """A voice note that says `said`: its audio registered in the Twilio sandbox, the form Twilio would post."""
@@ -132,8 +150,15 @@ async def post_inbound(
     *,
     signed_url: str | None = None,
     client: httpx.AsyncClient | None = None,
+    sandbox_url: str | None = None,
 ) -> httpx.Response:
-    """POST `form` to the webhook as Twilio does, signed for `signed_url` (the public URL) or the webhook."""
+    """POST `form` to the webhook as Twilio does, signed for `signed_url` (the public URL) or the webhook.
+
+    With `sandbox_url`, a WhatsApp message is first reported to the Twilio sandbox (`POST /_sandbox/inbound`),
+    as Twilio itself sees every inbound message: the sandbox's 24-hour window rule then treats the client
+    as the real Twilio would."""
+    if sandbox_url and str(form.get("From", "")).startswith("whatsapp:"):
+        await report_inbound(sandbox_url, form["From"], client)
     headers = {
         "X-Twilio-Signature": sign(signed_url or webhook_url, form, auth_token),
         "User-Agent": "TwilioProxy/1.1",
@@ -144,6 +169,16 @@ async def post_inbound(
         return await client.post(webhook_url, data=dict(form), headers=headers)
     async with httpx.AsyncClient(timeout=20.0) as own_client:
         return await own_client.post(webhook_url, data=dict(form), headers=headers)
+
+
+async def report_inbound(sandbox_url: str, address: str, client: httpx.AsyncClient | None = None) -> None:
+    """Tell the Twilio sandbox that `address` ("whatsapp:+52...") just wrote: its window opens."""
+    url = f"{sandbox_url.rstrip('/')}/_sandbox/inbound"
+    if client is not None:
+        (await client.post(url, json={"from": address})).raise_for_status()
+        return
+    async with httpx.AsyncClient(timeout=20.0) as own_client:
+        (await own_client.post(url, json={"from": address})).raise_for_status()
 
 
 async def poll_replies(
@@ -360,7 +395,8 @@ async def run_repl(args: argparse.Namespace) -> int:
                 state["sent"], state["replies_since_send"] = True, 0
                 try:
                     response = await post_inbound(args.webhook, form, settings.twilio_auth_token,
-                                                  signed_url=args.signed_url, client=client)
+                                                  signed_url=args.signed_url, client=client,
+                                                  sandbox_url=args.sandbox)
                 except httpx.HTTPError as exc:
                     _warn(f"webhook no disponible: {type(exc).__name__}: {exc}")
                     continue

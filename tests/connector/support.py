@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 import httpx
@@ -13,6 +14,7 @@ from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
 from connectors.whatsapp import WhatsAppInput
+from connectors.whatsapp.tables import dialect_insert, senders, utcnow
 from rasa_project.devtools.local_stack import free_port
 from rasa_project.devtools.whatsapp_simulator import (
     as_numbered_text,
@@ -118,7 +120,7 @@ class Channel:
 
     async def send(self, number: str, body: Optional[str] = None, **kwargs: Any) -> httpx.Response:
         form = build_inbound_form(number, body, **kwargs)
-        return await post_inbound(self.webhook_url, form, AUTH_TOKEN)
+        return await post_inbound(self.webhook_url, form, AUTH_TOKEN, sandbox_url=self.settings.twilio_api_base_url)
 
     async def replies(self, sandbox: Sandbox, number: str, min_count: int = 1, timeout: float = 15) -> List[dict]:
         return [as_read(m) for m in await wait_for_replies(sandbox.url, number, 0, min_count=min_count,
@@ -131,6 +133,17 @@ class Channel:
                 return conn.execute(sa.text(sql), params).all()
         finally:
             engine.dispose()
+
+
+def client_wrote(engine: sa.engine.Engine, number: str, *, hours_ago: float = 0.0, medium: str = "whatsapp") -> None:
+    """Record that `number` wrote `hours_ago` (what inbox_store.accept does): WhatsApp's window is then open
+    for 24 h from that moment. Tests that drive the output channel directly need it for in-session sends."""
+    when = utcnow() - timedelta(hours=hours_ago)
+    with engine.begin() as conn:
+        stmt = dialect_insert(engine, senders).values(sender_id=number, opted_out=False, last_inbound_at=when,
+                                                      medium=medium)
+        conn.execute(stmt.on_conflict_do_update(index_elements=["sender_id"],
+                                                set_={"last_inbound_at": when, "medium": medium}))
 
 
 async def eventually(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:

@@ -25,7 +25,7 @@ from connectors.whatsapp.twilio_client import TwilioClient
 from rasa_project.conversation_log.database import create_log_engine
 from rasa_project.conversation_log.migrations import migrate
 from rasa_project.settings import Settings
-from tests.connector.support import Sandbox
+from tests.connector.support import Sandbox, client_wrote
 
 A = "+5215533340001"
 YES_NO = [{"title": "Sí, confirmar", "payload": "/afirmar"}, {"title": "No", "payload": "/negar"}]
@@ -56,6 +56,7 @@ async def _contents(sandbox: Sandbox) -> List[Dict[str, Any]]:
 
 
 def _output(twilio: TwilioClient, engine: Any) -> WhatsAppOutput:
+    client_wrote(engine, A)  # buttons are session messages: inside WhatsApp's 24-hour window
     senders = SenderStore(engine)
     return WhatsAppOutput(OutboundSender(twilio, OutboundStore(engine), senders), senders)
 

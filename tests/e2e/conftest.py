@@ -35,6 +35,7 @@ def stack(log_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loc
         booking_db_url=f"sqlite:///{tmp / 'booking.db'}",
         log_dir=tmp / "logs",
         with_chatwoot=True,  # the helpdesk mirror and its webhooks (tests/e2e/test_helpdesk.py)
+        enforce_window=True,  # WhatsApp's 24-hour rule, as on Twilio: clients report inbound (support.py)
         extra_env={
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             "OPERATOR_API_TOKEN": OPERATOR_TOKEN,  # the operator API (tests/e2e/test_handoff.py)

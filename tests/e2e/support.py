@@ -45,7 +45,8 @@ class WhatsAppClient:
 
     async def send(self, body: Optional[str] = None, *, sid: Optional[str] = None, **form: Any) -> httpx.Response:
         data = build_inbound_form(self.phone, body, message_sid=sid, profile_name="Cliente e2e", **form)
-        return await post_inbound(self.stack.webhook_url, data, AUTH_TOKEN, client=self.http)
+        return await post_inbound(self.stack.webhook_url, data, AUTH_TOKEN, client=self.http,
+                                  sandbox_url=self.stack.twilio_url)
 
     async def replies(self, count: int = 1, timeout: float = 45) -> List[Dict[str, Any]]:
         got = await wait_for_replies(self.stack.twilio_url, self.address, self.seen, min_count=count, timeout=timeout)

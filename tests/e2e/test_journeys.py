@@ -66,7 +66,8 @@ class Journey:
 
     async def voice(self, said: str) -> str:
         form = await voice_note_form(self.client.http, self.client.stack.twilio_url, self.client.phone, said)
-        response = await post_inbound(self.client.stack.webhook_url, form, AUTH_TOKEN, client=self.client.http)
+        response = await post_inbound(self.client.stack.webhook_url, form, AUTH_TOKEN, client=self.client.http,
+                                      sandbox_url=self.client.stack.twilio_url)
         assert response.status_code == 200, response.text
         return await self._turn(f"🎤 {said}")
 

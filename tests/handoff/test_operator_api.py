@@ -23,6 +23,7 @@ from rasa_project.handoff.store import HandoffStore
 from rasa_project.handoff.tables import utcnow
 from rasa_project.settings import Settings
 from tests.connector.conftest import sandbox, settings, start_channel  # noqa: F401  (fixtures)
+from tests.connector.support import client_wrote
 from tests.handoff.support import PHONE, handoff_row, handoff_turn, make_store, outbox, paused_message, save_turn
 
 TOKEN = "operator-secret"
@@ -73,6 +74,9 @@ async def test_list_transcript_send_and_hand_back(operator: Any, sandbox: Any, p
     assert [(m["author"], m["text"]) for m in transcript.json()["messages"]] == [
         ("bot", "Te paso con una persona del equipo"), ("client", "¿hay alguien?")]
 
+    engine = create_log_engine(pg_url, Settings())
+    client_wrote(engine, PHONE)  # "¿hay alguien?" came through the channel: WhatsApp's window is open
+    engine.dispose()
     sent = await operator.http.post(f"/conversations/{PHONE.replace('+', '%2B')}/messages", headers=AUTH,
                                     json={"text": "Hola, soy Marta del estudio", "author": "Marta"})
     assert sent.status_code == 201, sent.text

@@ -22,7 +22,7 @@ from rasa.shared.core.events import BotUttered
 from rasa_project.helpdesk.tables import conversations
 from rasa_project.settings import Settings
 from tests.connector.conftest import sandbox  # noqa: F401  (the Twilio sandbox fixture)
-from tests.connector.support import ACCOUNT_SID, AUTH_TOKEN, Channel, Sandbox, echo, eventually
+from tests.connector.support import ACCOUNT_SID, AUTH_TOKEN, Channel, Sandbox, client_wrote, echo, eventually
 from tests.helpdesk.conftest import ACCOUNT_ID, API_TOKEN, INBOX_ID, WEBHOOK_SECRET, Chatwoot, add_rows, message
 
 ANA = "+5215511113333"
@@ -199,6 +199,7 @@ async def test_the_agent_reply_reaches_the_client_and_the_tracker(
     channel, _ = await start(chatwoot, db_url, sandbox, agent=agent)
     try:
         conversation_id = await mirrored_conversation(engine)
+        client_wrote(engine, ANA)  # the mirrored message came through the channel: WhatsApp's window is open
         await chatwoot.control.post("/_sandbox/agent_reply", json={
             "conversation_id": conversation_id, "content": "Te escribo desde el estudio", "agent_name": "Marta"})
         replies = await channel.replies(sandbox, ANA)

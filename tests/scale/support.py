@@ -49,7 +49,7 @@ async def post_message(http: httpx.AsyncClient, stack: LocalStack, instance: int
     """One signed inbound message posted to `instance`, signed for the public URL."""
     form = build_inbound_form(number, body, message_sid=sid, profile_name="Cliente escala")
     return await post_inbound(instance_url(stack, instance), form, AUTH_TOKEN, signed_url=public_url(stack),
-                              client=http)
+                              client=http, sandbox_url=stack.twilio_url)
 
 
 async def post_until_acked(http: httpx.AsyncClient, stack: LocalStack, instances: Sequence[int], number: str,
