@@ -10,8 +10,8 @@ reach by the clock.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any, Dict, List
+from datetime import date, datetime, timedelta
+from typing import Any, Dict, List, Tuple
 
 import httpx
 import pytest
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from rasa_project.devtools.local_stack import LocalStack
 from tests.e2e.support import wait_until
-from tests.e2e.test_journeys import TZ, Journey, api, known, open_day, weekday  # noqa: F401 (fixtures)
+from tests.e2e.test_journeys import TZ, Journey, api, known, today, weekday  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.e2e
 
@@ -39,13 +39,35 @@ def make_due(engine: sa.engine.Engine, booking_id: str, offset_minutes: int) -> 
         assert moved.rowcount == 1, reminders_of(engine, booking_id)
 
 
-async def book_with_the_bot(known: Journey, service: str, days_ahead: int, hour: int) -> str:
-    day = open_day(days_ahead)
-    await known.say(f"quiero reservar {service} el {weekday(day)} a las {hour - 12 if hour > 12 else hour}"
-                    f"{' de la tarde' if hour > 12 else ' de la mañana'}")
+SERVICE, NAME, HOUR = "funcional", "Entrenamiento Funcional", 20  # 10 places a class: room beside the journeys
+
+
+async def roomy_day(api: httpx.AsyncClient, skip: Tuple[date, ...] = ()) -> date:
+    """A day this week (never tomorrow, never Sunday) whose 20:00 funcional class has room: the suite's
+    other tests book classes too."""
+    for ahead in range(2, 7):
+        day = today() + timedelta(days=ahead)
+        if day.weekday() == 6 or day in skip:
+            continue
+        slots = (await api.get("/schedule-slots", params={"date_from": day.isoformat(), "date_to": day.isoformat(),
+                                                          "service": SERVICE})).json()
+        if any(datetime.fromisoformat(s["starts_at"]).astimezone(TZ).hour == HOUR and s["available"] >= 2
+               for s in slots):
+            return day
+    raise AssertionError("no funcional class with room at 20:00 this week")
+
+
+async def book_with_the_bot(known: Journey) -> str:
+    day = await roomy_day(known.api)
+    await known.say(f"quiero reservar funcional el {weekday(day)} a las 8 de la noche")
     await known.confirm()
     [booking] = [b for b in await known.bookings() if b["status"] == "confirmed"]
     return str(booking["id"])
+
+
+async def book_at_the_front_desk(known: Journey, skip: Tuple[date, ...] = ()) -> Tuple[str, date]:
+    day = await roomy_day(known.api, skip)
+    return await known.book_directly(SERVICE, day, HOUR), day
 
 
 async def reminder_reaches_the_client(known: Journey, engine: sa.engine.Engine, booking_id: str) -> Dict[str, Any]:
@@ -58,7 +80,7 @@ async def reminder_reaches_the_client(known: Journey, engine: sa.engine.Engine, 
 
 
 async def test_a_booking_gets_its_reminders_and_1_confirms(known: Journey, log_engine: sa.engine.Engine) -> None:
-    booking_id = await book_with_the_bot(known, "yoga", 2, 19)
+    booking_id = await book_with_the_bot(known)
     planned = await wait_until(lambda: reminders_of(log_engine, booking_id), timeout=10)
     assert [(r["offset_minutes"], r["state"]) for r in planned] == [(24 * 60, "pending"), (120, "pending")]
     starts = planned[0]["starts_at"]
@@ -66,7 +88,7 @@ async def test_a_booking_gets_its_reminders_and_1_confirms(known: Journey, log_e
     await known.client.settle(quiet=1.5)  # the rating question after the booking, if any
 
     message = await reminder_reaches_the_client(known, log_engine, booking_id)
-    assert "Yoga" in message["body"] and "1." in message["body"], message["body"]
+    assert NAME in message["body"] and "1." in message["body"], message["body"]
     await known.say("1")
     confirmed = await wait_until(lambda: [r for r in reminders_of(log_engine, booking_id) if r["confirmed_at"]],
                                  timeout=10)
@@ -75,8 +97,8 @@ async def test_a_booking_gets_its_reminders_and_1_confirms(known: Journey, log_e
 
 
 async def test_2_to_a_reminder_cancels_that_booking(known: Journey, log_engine: sa.engine.Engine) -> None:
-    keep = await known.book_directly("pilates", open_day(3), 9)
-    booking_id = await known.book_directly("yoga", open_day(2), 19)
+    booking_id, day = await book_at_the_front_desk(known)
+    keep, _ = await book_at_the_front_desk(known, skip=(day,))
     await wait_until(lambda: reminders_of(log_engine, booking_id), timeout=20)  # the sync planned them
     await reminder_reaches_the_client(known, log_engine, booking_id)
     reply = await known.say("2")
@@ -88,16 +110,15 @@ async def test_2_to_a_reminder_cancels_that_booking(known: Journey, log_engine: 
 
 
 async def test_3_to_a_reminder_moves_that_booking_and_replans(known: Journey, log_engine: sa.engine.Engine) -> None:
-    day = open_day(2)
-    booking_id = await known.book_directly("yoga", day, 19)
+    booking_id, day = await book_at_the_front_desk(known)
     await wait_until(lambda: reminders_of(log_engine, booking_id), timeout=20)
     await reminder_reaches_the_client(known, log_engine, booking_id)
     await known.say("3")
-    later = open_day(3, skip=(day,))
+    later = await roomy_day(known.api, skip=(day,))
     await known.say(f"el {weekday(later)} a la misma hora")
     await known.confirm()
     active = await known.active()
-    assert active == [("yoga", datetime.combine(later, datetime.min.time().replace(hour=19), TZ))], known.story()
+    assert active == [(SERVICE, datetime.combine(later, datetime.min.time().replace(hour=HOUR), TZ))], known.story()
     [new] = [b for b in await known.bookings() if b["status"] == "confirmed"]
     assert {r["state"] for r in reminders_of(log_engine, booking_id)} <= {"sent", "cancelled"}
     assert {r["state"] for r in await wait_until(lambda: reminders_of(log_engine, str(new["id"])), timeout=10)} == \
@@ -105,7 +126,7 @@ async def test_3_to_a_reminder_moves_that_booking_and_replans(known: Journey, lo
 
 
 async def test_an_answer_that_is_none_of_them_goes_on_normally(known: Journey, log_engine: sa.engine.Engine) -> None:
-    booking_id = await known.book_directly("yoga", open_day(2), 19)
+    booking_id, _ = await book_at_the_front_desk(known)
     await wait_until(lambda: reminders_of(log_engine, booking_id), timeout=20)
     await reminder_reaches_the_client(known, log_engine, booking_id)
     reply = await known.say("cuanto cuestan los paquetes?")
@@ -115,7 +136,7 @@ async def test_an_answer_that_is_none_of_them_goes_on_normally(known: Journey, l
 
 async def test_a_booking_cancelled_at_the_front_desk_gets_no_reminder(known: Journey, api: httpx.AsyncClient,
                                                                      log_engine: sa.engine.Engine) -> None:
-    booking_id = await known.book_directly("pilates", open_day(2), 9)
+    booking_id, _ = await book_at_the_front_desk(known)
     await wait_until(lambda: reminders_of(log_engine, booking_id), timeout=20)
     cancelled = await api.delete(f"/client/bookings/{booking_id}", headers={"X-Client-Phone": known.client.phone})
     assert cancelled.status_code == 200, cancelled.text
@@ -127,7 +148,7 @@ async def test_a_booking_cancelled_at_the_front_desk_gets_no_reminder(known: Jou
 
 async def test_outside_the_window_the_reminder_is_the_template(known: Journey, log_engine: sa.engine.Engine,
                                                               http: httpx.AsyncClient, stack: LocalStack) -> None:
-    booking_id = await known.book_directly("yoga", open_day(2), 19)
+    booking_id, _ = await book_at_the_front_desk(known)
     await known.say("hola")  # the client wrote once...
     with log_engine.begin() as conn:  # ...more than 24 hours ago, for the channel and for Twilio
         conn.execute(sa.text("UPDATE whatsapp_senders SET last_inbound_at = :t WHERE sender_id = :s"),
@@ -137,5 +158,5 @@ async def test_outside_the_window_the_reminder_is_the_template(known: Journey, l
     await wait_until(lambda: reminders_of(log_engine, booking_id), timeout=20)
     message = await reminder_reaches_the_client(known, log_engine, booking_id)
     assert message.get("content_sid"), message
-    assert message.get("approved_template") is True and "Yoga" in (message.get("content_body") or ""), message
+    assert message.get("approved_template") is True and NAME in (message.get("content_body") or ""), message
     assert message["status"] != "failed"

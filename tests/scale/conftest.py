@@ -57,6 +57,11 @@ def stack(model_path: Path, scale_db: str, tmp_path_factory: pytest.TempPathFact
             "OUTBOUND_BACKOFF_MAX_SECONDS": "0.2",
             # A burst of Twilio errors is outlasted, not lost: more attempts than the test's burst has faults.
             "OUTBOUND_MAX_ATTEMPTS": "12",
+            # both instances run the reminder scheduler: two schedulers on one database
+            # (tests/scale/test_reminders_at_scale.py)
+            "REMINDERS_IN_PROCESS": "true",
+            "REMINDERS_POLL_SECONDS": "0.5",
+            "REMINDERS_SYNC_SECONDS": "2",
         },
     )
     # The stack's processes run in sessions of their own: a SIGTERM to pytest (a CI timeout) must unwind
