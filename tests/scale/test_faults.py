@@ -189,6 +189,7 @@ async def test_llm_down_falls_back_to_template_then_llm_again(
     up = await wait_for_reply_counts(http, stack, {up_number: 1}, timeout=45, quiet=0.5)
     calls = len((await http.get(f"{llm}/_sandbox/requests")).json()["requests"])
 
+    assert (len(down[down_number]), len(up[up_number])) == (1, 1), (down, up)
     [template_reply], [llm_reply] = down[down_number], up[up_number]
     [down_phrasing], [up_phrasing] = phrasing_of(scale_db, down_number), phrasing_of(scale_db, up_number)
     print(f"\nLLM down: {down_phrasing}; LLM up: {up_phrasing}; {calls} LLM calls after recovery")
