@@ -14,8 +14,8 @@ Each tick (every `REMINDERS_POLL_SECONDS`):
    claimed row whose inbox row disappeared (purged by hand) goes back to pending once its lease
    (`inbox_lease_seconds`) is over; while the inbox row exists the inbox worker owns the retries.
 
-"Undeliverable" is a column the delivery work adds to `whatsapp_senders` (m0011, `undeliverable_at`);
-`SenderFacts` looks for it once and checks it only when it exists.
+"Undeliverable" is the channel's mark on `whatsapp_senders` (m0011, `undeliverable_at`): Twilio answered a
+code that means the number cannot get WhatsApp (docs/whatsapp-window.md); it clears when the client writes.
 """
 
 from __future__ import annotations
@@ -57,7 +57,6 @@ from rasa_project.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-UNDELIVERABLE_COLUMN = "undeliverable_at"
 MAX_BATCHES_PER_TICK = 100  # a tick ends after this many full batches; the next one continues
 RECONCILE_LIMIT = 1000  # claimed rows read per reconcile
 METRIC_REASONS = {TOO_LATE, OPTED_OUT, UNDELIVERABLE, SUPERSEDED, "no_message"}
@@ -72,30 +71,16 @@ class SenderFact:
 
 
 class SenderFacts:
-    """Opt-out and (when the column exists) undeliverable, for the senders of one batch."""
-
-    def __init__(self, engine: Engine, check_undeliverable: Optional[bool] = None) -> None:
-        self.engine = engine
-        self._check_undeliverable = check_undeliverable
-
-    @property
-    def check_undeliverable(self) -> bool:
-        if self._check_undeliverable is None:  # looked up once per process
-            columns = {c["name"] for c in sa.inspect(self.engine).get_columns(senders.name)}
-            self._check_undeliverable = UNDELIVERABLE_COLUMN in columns
-        return self._check_undeliverable
+    """Opt-out and the undeliverable mark (m0011: Twilio said the number cannot get our messages), for the
+    senders of one batch, in one query."""
 
     def of(self, conn: Connection, phones: Sequence[str]) -> Dict[str, SenderFact]:
         if not phones:
             return {}
-        extra = [sa.column(UNDELIVERABLE_COLUMN)] if self.check_undeliverable else []
-        query = (sa.select(senders.c.sender_id, senders.c.opted_out, *extra).select_from(senders)
+        query = (sa.select(senders.c.sender_id, senders.c.opted_out, senders.c.undeliverable_at)
                  .where(senders.c.sender_id.in_(sorted(set(phones)))))
-        found = {}
-        for row in conn.execute(query):
-            undeliverable = bool(extra) and row._mapping[UNDELIVERABLE_COLUMN] is not None
-            found[row.sender_id] = SenderFact(bool(row.opted_out), undeliverable)
-        return found
+        return {row.sender_id: SenderFact(bool(row.opted_out), row.undeliverable_at is not None)
+                for row in conn.execute(query)}
 
 
 @dataclass
@@ -113,13 +98,12 @@ class ReconcileResult:
 
 
 class ReminderScheduler:
-    def __init__(self, settings: Settings, engine: Engine, owner: str, wake: Optional[Wake] = None,
-                 check_undeliverable: Optional[bool] = None) -> None:
+    def __init__(self, settings: Settings, engine: Engine, owner: str, wake: Optional[Wake] = None) -> None:
         self.settings = settings
         self.engine = engine
         self.owner = owner
         self.wake = wake
-        self.facts = SenderFacts(engine, check_undeliverable)
+        self.facts = SenderFacts()
         self.is_postgres = engine.dialect.name == "postgresql"
 
     # -- one tick ----------------------------------------------------------------------------------

@@ -18,9 +18,10 @@ from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from connectors.whatsapp.proactive import KEY_ENTITY, ProactiveMessage, enqueue, outcomes
+from connectors.whatsapp.tables import dialect_insert, senders, utcnow
 from tests.connector.support import eventually
 
-A, B, C, D = "+5215550001001", "+5215550001002", "+5215550001003", "+5215550001004"
+A, B, C, D, E = "+5215550001001", "+5215550001002", "+5215550001003", "+5215550001004", "+5215550001005"
 INTENT = "EXTERNAL_recordatorio"
 
 
@@ -54,6 +55,19 @@ def _enqueue(url: str, message: ProactiveMessage) -> bool:
         engine.dispose()
 
 
+def client_wrote(url: str, phone: str) -> None:
+    """The client wrote a moment ago: WhatsApp's 24-hour window is open for free-form text."""
+    engine = sa.create_engine(url, future=True)
+    try:
+        with engine.begin() as conn:
+            upsert = dialect_insert(engine, senders).values(sender_id=phone, opted_out=False,
+                                                             last_inbound_at=utcnow())
+            conn.execute(upsert.on_conflict_do_update(index_elements=["sender_id"],
+                                                      set_={"last_inbound_at": utcnow()}))
+    finally:
+        engine.dispose()
+
+
 def _outcome(url: str, key: str) -> Any:
     engine = sa.create_engine(url, future=True)
     try:
@@ -65,6 +79,8 @@ def _outcome(url: str, key: str) -> Any:
 async def test_a_queued_message_runs_once_as_an_external_event(start_channel, sandbox, settings) -> None:
     agent = ExternalEventAgent()
     channel = await start_channel(agent=agent)
+    client_wrote(settings.tracker_db_url, A)
+    before = channel.query("SELECT last_inbound_at FROM whatsapp_senders WHERE sender_id = :s", s=A)
     message = ProactiveMessage(A, "reminder-1", INTENT, {"reserva_id": "B1"})
     assert _enqueue(settings.tracker_db_url, message)
     assert not _enqueue(settings.tracker_db_url, message)  # a second enqueue of the key is a no-op
@@ -76,8 +92,22 @@ async def test_a_queued_message_runs_once_as_an_external_event(start_channel, sa
     assert outcome.state == "sent" and outcome.twilio_sid == replies[0]["sid"]
     assert agent.triggered == [{"sender": A, "intent": INTENT, "reserva_id": "B1", KEY_ENTITY: "reminder-1"}]
     assert channel.received == []  # not a client message: Rasa's handle_message never saw it
-    # the client did not write: the window and the rate limit are untouched
-    assert channel.query("SELECT last_inbound_at FROM whatsapp_senders WHERE sender_id = :s", s=A) in ([], [(None,)])
+    # the bot wrote, not the client: the window (last inbound) is untouched
+    assert channel.query("SELECT last_inbound_at FROM whatsapp_senders WHERE sender_id = :s", s=A) == before
+
+
+async def test_free_text_to_a_client_outside_the_window_is_skipped(start_channel, sandbox, settings) -> None:
+    """A client who never wrote: WhatsApp allows only an approved template (the real reminder action sends
+    one; this stand-in sends plain text), so nothing reaches Twilio and the outcome says why."""
+    agent = ExternalEventAgent()
+    await start_channel(agent=agent)
+    assert _enqueue(settings.tracker_db_url, ProactiveMessage(E, "reminder-5", INTENT, {"reserva_id": "B5"}))
+
+    outcome = await eventually(lambda: (o := _outcome(settings.tracker_db_url, "reminder-5")) and
+                               o.state != "pending" and o)
+    assert outcome.state == "skipped" and (outcome.reason or "").startswith("outside_window"), outcome
+    assert len(agent.triggered) == 1
+    assert await sandbox.messages(f"whatsapp:{E}") == []
 
 
 async def test_an_event_the_tracker_already_has_is_not_run_again(start_channel, sandbox, settings) -> None:
