@@ -123,8 +123,10 @@ def add_probe_routes(bp: Blueprint, runtime: ChannelRuntime) -> None:
             db_ok = False
             logger.error("Health: conversation-log database unreachable (%s: %s)", type(exc).__name__, exc)
         healthy = db_ok and runtime.serving
-        body = {"status": "ok" if healthy else "error", "role": runtime.role, "db_reachable": db_ok,
-                "inbox_backlog": backlog, "worker_running": runtime.worker_running}
+        body = {"status": "ok" if healthy else "error", "db_reachable": db_ok, "inbox_backlog": backlog,
+                "worker_running": runtime.worker_running}
+        if runtime.is_ingress:
+            body["role"] = runtime.role
         return response.json(body, status=200 if healthy else 503)
 
     @bp.route(paths.HEALTH, methods=["GET"])
