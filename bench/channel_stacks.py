@@ -28,13 +28,13 @@ REFERENCE = "rasa_reference"
 
 
 def ours_stack(model: Path, tracker_db_url: str, work_dir: Path, *, instances: int = 1,
-               redis_url: Optional[str] = None) -> LocalStack:
+               redis_url: Optional[str] = None, with_ingress: bool = False) -> LocalStack:
     env = {"TWILIO_AUTH_TOKEN": AUTH_TOKEN, "BOOKING_API_TOKEN": BOOKING_TOKEN}
     if redis_url:
         env["REDIS_URL"] = redis_url
     return LocalStack(ports=StackPorts.free(), model=model, tracker_db_url=tracker_db_url,
                       booking_db_url=f"sqlite:///{work_dir / 'booking.db'}", log_dir=work_dir / "logs",
-                      extra_env=env, rasa_instances=instances)
+                      extra_env=env, rasa_instances=instances, with_ingress=with_ingress)
 
 
 def ours_webhooks(stack: LocalStack) -> List[str]:

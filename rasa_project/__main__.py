@@ -5,6 +5,7 @@ For operators (production):
   stats       conversation-log analytics as tables (and PNG charts)
   reminders   the reminder sync and scheduler until SIGTERM (docs/reminders.md); several are safe
   serve       `rasa <args>` (e.g. `serve run --credentials ...`) with the model loaded in seconds
+  ingress     the Twilio webhook and status callbacks without a model (docs/deployment.md); several are safe
 For developers (rasa_project/devtools, imported only by these commands):
   run-local   start the whole assistant offline (sandboxes, action server, Rasa) and chat with it
               through the terminal WhatsApp simulator
@@ -87,6 +88,14 @@ def _serve(args: argparse.Namespace) -> int:
     return run_rasa(list(args.rest))
 
 
+def _ingress(args: argparse.Namespace) -> int:
+    from connectors.whatsapp.ingress import serve
+    from rasa_project.settings import get_settings
+
+    settings = get_settings()
+    return serve(settings, args.host or settings.ingress_host, args.port or settings.ingress_port)
+
+
 def _nlu_check(args: argparse.Namespace) -> int:
     from rasa_project.devtools.nlu_check import main as nlu_check_main
 
@@ -115,6 +124,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     serve = commands.add_parser("serve", help="rasa <args>, the model loaded in seconds (fast_load.py)", add_help=False)
     serve.add_argument("rest", nargs=argparse.REMAINDER)
     serve.set_defaults(func=_serve)
+    ingress = commands.add_parser("ingress", help="Twilio's routes without a model (the production layout)")
+    ingress.add_argument("--host", default=None, help="bind address (default INGRESS_HOST)")
+    ingress.add_argument("--port", type=int, default=None, help="port (default INGRESS_PORT)")
+    ingress.set_defaults(func=_ingress)
     nlu_check = commands.add_parser("nlu-check", help="held-out intent accuracy", add_help=False)
     nlu_check.add_argument("rest", nargs=argparse.REMAINDER)
     nlu_check.set_defaults(func=_nlu_check)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Awaitable, Callable, Dict, Optional, Tuple
+from typing import Any, Awaitable, Callable, Dict, Optional, Sequence, Tuple
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -81,19 +81,26 @@ async def _llm(settings: Settings) -> Tuple[bool, str]:
     return ok, f"{settings.openrouter_model}: {detail}"
 
 
+ALL_CHECKS = ("model", "action_server", "tracker_db", "booking_api", "llm")
+
+
 async def collect_health(
-    settings: Settings, *, agent: Optional[Any] = None, engine: Optional[Engine] = None
+    settings: Settings, *, agent: Optional[Any] = None, engine: Optional[Engine] = None,
+    only: Sequence[str] = ALL_CHECKS,
 ) -> Tuple[bool, Dict[str, Any]]:
-    """`(ok, {"checks": {...}})`: ok when every required check passed."""
+    """`(ok, {"checks": {...}})`: ok when every required check passed. `only` names the checks to run
+    (an ingress process, which never runs a turn, checks only `tracker_db`)."""
     booking_headers = {"Authorization": f"Bearer {settings.booking_api_token}"}
-    names = ["model", "action_server", "tracker_db", "booking_api", "llm"]
-    results = await asyncio.gather(
-        _timed(lambda: _model(agent)),
-        _timed(lambda: _http_ok(action_server_health_url(settings.action_server_url))),
-        _timed(lambda: _database(settings, engine)),
-        _timed(lambda: _http_ok(settings.booking_api_url.rstrip("/") + "/services", booking_headers)),
-        _timed(lambda: _llm(settings), required=False),
-    )
+    every: Dict[str, Callable[[], Awaitable[Check]]] = {
+        "model": lambda: _timed(lambda: _model(agent)),
+        "action_server": lambda: _timed(lambda: _http_ok(action_server_health_url(settings.action_server_url))),
+        "tracker_db": lambda: _timed(lambda: _database(settings, engine)),
+        "booking_api": lambda: _timed(
+            lambda: _http_ok(settings.booking_api_url.rstrip("/") + "/services", booking_headers)),
+        "llm": lambda: _timed(lambda: _llm(settings), required=False),
+    }
+    names = [name for name in ALL_CHECKS if name in only]
+    results = await asyncio.gather(*(every[name]() for name in names))
     checks = dict(zip(names, results, strict=True))
     ok = all(check["ok"] for check in checks.values() if check["required"])
     return ok, {"ok": ok, "checks": checks}

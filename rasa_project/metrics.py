@@ -67,6 +67,12 @@ TRANSCRIPTION_LATENCY = Histogram(
     buckets=(0.25, 0.5, 1, 2, 4, 8, 16, 32),
 )
 INBOX_BACKLOG = Gauge("whatsapp_inbox_backlog", "Inbound messages accepted but not yet processed")
+INBOX_WAKEUPS = Counter(
+    "whatsapp_inbox_wakeups_total",
+    "Wake-ups of a sender's drain in the inbox worker, by source: local (this process stored the message), "
+    "notify (Postgres NOTIFY from an ingress or another process), poll (the poller found it ready)",
+    ["source"],
+)
 EVENT_BROKER_EVENTS = Counter(
     "assistant_event_broker_events_total",
     "Conversation events streamed to the event broker, by outcome: published (the broker confirmed it); failed "

@@ -67,6 +67,14 @@ class Settings:
     inbox_max_attempts: int = 5
     inbox_retry_base_seconds: float = 1.0
     twilio_timeout_seconds: float = 15.0
+    # Waking the worker across processes (docs/deployment.md): every inbox insert sends a Postgres NOTIFY in its
+    # transaction and the Rasa processes LISTEN (ignored on SQLite; the poller stays the fallback)
+    inbox_notify: bool = True
+    # The public Twilio routes (webhook, status callbacks) on the Rasa process; false when ingress processes
+    # (`python -m rasa_project ingress`) serve them: the production layout
+    channel_serve_webhook: bool = True
+    ingress_host: str = "127.0.0.1"
+    ingress_port: int = 5006
 
     # Conversation log (Rasa SQL tracker store + our tables)
     tracker_db_url: str = f"sqlite:///{LOCAL_STATE_DIR / 'conversations.db'}"

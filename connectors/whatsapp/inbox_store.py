@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from connectors.whatsapp.inbound import InboundMessage
+from connectors.whatsapp.inbox_notify import notify as notify_inbox
 from connectors.whatsapp.tables import (
     PENDING,
     PROACTIVE_PREFIX,
@@ -58,9 +59,12 @@ class Claim:
 
 
 class InboxStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, notify: bool = False) -> None:
+        """`notify`: `accept` also sends `NOTIFY whatsapp_inbox, '<sender>'` in its transaction (Postgres
+        only), which wakes the worker of every Rasa process listening (`inbox_notify.py`)."""
         self.engine = engine
         self.is_postgres = engine.dialect.name == "postgresql"
+        self.notify = notify and self.is_postgres
 
     def accept(self, message: InboundMessage, public_base_url: str) -> Optional[int]:
         """Store a new message; its id, or None when this MessageSid was accepted before."""
@@ -86,6 +90,8 @@ class InboxStore:
                 index_elements=["sender_id"],
                 set_={"profile_name": upsert.excluded.profile_name, "last_inbound_at": now,
                       "medium": message.medium, "undeliverable_at": None, "undeliverable_code": None}))
+            if self.notify:  # delivered at commit, with the row
+                notify_inbox(conn, message.sender_id)
             return int(inserted)
 
     def claim_next(self, sender_id: str, owner: str, lease_seconds: float) -> Claim:

@@ -14,6 +14,12 @@ conversation-log engine, the Twilio client, the outbound sender, the turn proces
   scheduler, waking this worker's drains) start with it, on their own booking-API client;
 - before_server_stop → `stop_worker()`: running turns get a grace period, then their rows go back
   to pending; after_server_stop → `close()`.
+
+Two roles (docs/deployment.md). `rasa` (the default, inside `rasa run`): everything above, and with
+`INBOX_NOTIFY` on Postgres an `InboxListener` (`inbox_notify.py`) that wakes the worker when another
+process stored a message. `ingress` (`python -m rasa_project ingress`, `ingress.py`): only what the
+Twilio routes need (the engine, the inbox that NOTIFYs, the outbound and sender stores, the Twilio
+client for a 63016's template retry); no worker, no turn processor, no agent, no background loop.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from sqlalchemy.engine import Engine
 from connectors.whatsapp.agent_setup import configure_agent
 from connectors.whatsapp.chatwoot_webhook import HelpdeskParts
 from connectors.whatsapp.handoff_loops import HandoffLoops
+from connectors.whatsapp.inbox_notify import InboxListener, is_postgres_url
 from connectors.whatsapp.inbox_store import InboxStore
 from connectors.whatsapp.outbound_store import OutboundStore
 from connectors.whatsapp.sender import OutboundSender
@@ -71,16 +78,23 @@ class ChannelParts:
     outbound: OutboundStore
     twilio: TwilioClient
     sender: OutboundSender
-    worker: InboxWorker
+    worker: Optional[InboxWorker]  # None in the ingress role
     transcriber: Optional[Transcriber]
     handoffs: HandoffStore
-    handoff_loops: HandoffLoops
+    handoff_loops: Optional[HandoffLoops]  # None in the ingress role
+
+
+RASA, INGRESS = "rasa", "ingress"
 
 
 class ChannelRuntime:
-    def __init__(self, settings: Settings, on_new_message: OnNewMessage) -> None:
+    def __init__(self, settings: Settings, on_new_message: OnNewMessage, role: str = RASA) -> None:
+        if role not in (RASA, INGRESS):
+            raise ValueError(f"unknown channel role {role!r}")
         self.settings = settings
         self.on_new_message = on_new_message
+        self.role = role
+        self.listener: Optional[InboxListener] = None
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.parts: Optional[ChannelParts] = None
         self.worker_running = False
@@ -96,11 +110,15 @@ class ChannelRuntime:
     async def open(self, agent: AgentLookup = lambda: None) -> None:
         """`agent` returns Rasa's current agent (None in tests that host the channel alone)."""
         engine = await asyncio.to_thread(shared_engine, self.settings.tracker_db_url, self.settings)
-        inbox, senders, outbound = InboxStore(engine), SenderStore(engine), OutboundStore(engine)
+        inbox = InboxStore(engine, notify=self.settings.inbox_notify)
+        senders, outbound = SenderStore(engine), OutboundStore(engine)
         twilio = TwilioClient(self.settings)
         sender = OutboundSender(twilio, outbound, senders)
-        transcriber = Transcriber.from_settings(self.settings)
         handoffs = HandoffStore(engine)
+        if self.is_ingress:
+            self.parts = ChannelParts(engine, inbox, senders, outbound, twilio, sender, None, None, handoffs, None)
+            return
+        transcriber = Transcriber.from_settings(self.settings)
         processor = TurnProcessor(self.settings, inbox, senders, outbound, sender, self.on_new_message,
                                   self.owner, agent, transcriber, handoffs)
         worker = InboxWorker(self.settings, inbox, processor, self.owner)
@@ -108,15 +126,38 @@ class ChannelRuntime:
                                   handoffs, HandoffLoops(self.settings, handoffs, agent))
         self.helpdesk = HelpdeskParts.build(self.settings, engine, self, agent)
 
+    @property
+    def is_ingress(self) -> bool:
+        return self.role == INGRESS
+
+    @property
+    def serving(self) -> bool:
+        """What the liveness route reports: the worker runs (rasa), or the routes are open (ingress)."""
+        return self.parts is not None if self.is_ingress else self.worker_running
+
+    def wake(self, sender_id: str) -> None:
+        """A message of `sender_id` was stored here: this process's worker drains it now (rasa role). An
+        ingress has no worker: its insert's NOTIFY wakes the Rasa processes."""
+        worker = self.opened.worker
+        if worker is not None:
+            worker.wake(sender_id)
+
     def start_worker(self) -> None:
-        self.opened.worker.start()
+        parts = self.opened
+        if parts.worker is None or parts.handoff_loops is None:
+            return  # ingress role: nothing runs in the background
+        parts.worker.start()
+        if self.settings.inbox_notify and is_postgres_url(self.settings.tracker_db_url):
+            self.listener = InboxListener(self.settings.tracker_db_url, parts.worker.wake_from_notify,
+                                          on_connected=parts.worker.poll_soon)
+            self.listener.start()
         if self.helpdesk is not None:
             self.helpdesk.mirror.start()
-        self.opened.handoff_loops.start()
+        parts.handoff_loops.start()
         if self.settings.reminders_in_process:
             from rasa_project.reminders.in_process import InProcessReminders  # imports the channel's tables
 
-            self.reminders = InProcessReminders(self.settings, self.opened.engine, self.opened.worker.wake, self.owner)
+            self.reminders = InProcessReminders(self.settings, parts.engine, parts.worker.wake, self.owner)
             self.reminders.start()
         self.worker_running = True
         logger.info("WhatsApp inbox worker %s started", self.owner)
@@ -124,13 +165,18 @@ class ChannelRuntime:
     async def stop_worker(self, grace_seconds: float = 10.0) -> None:
         if self.parts is not None and self.worker_running:
             self.worker_running = False
+            if self.listener is not None:
+                await self.listener.stop()
+                self.listener = None
             if self.reminders is not None:
                 await self.reminders.stop()
                 self.reminders = None
             if self.helpdesk is not None:
                 await self.helpdesk.mirror.stop()
-            await self.parts.handoff_loops.stop()
-            await self.parts.worker.stop(grace_seconds)
+            if self.parts.handoff_loops is not None:
+                await self.parts.handoff_loops.stop()
+            if self.parts.worker is not None:
+                await self.parts.worker.stop(grace_seconds)
 
     async def close(self) -> None:
         await self.stop_worker()

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from rasa.shared.core.events import UserUttered
 from sqlalchemy.engine import Connection, Engine
 
+from connectors.whatsapp.inbox_notify import notify as notify_inbox
 from connectors.whatsapp.tables import (
     DONE,
     FAILED,
@@ -54,14 +55,19 @@ class ProactiveMessage:
         return f"{PROACTIVE_PREFIX}{self.key}"
 
 
-def enqueue(conn: Connection, message: ProactiveMessage) -> bool:
-    """Queue `message` inside the caller's transaction; False when its key was queued before."""
+def enqueue(conn: Connection, message: ProactiveMessage, notify: bool = True) -> bool:
+    """Queue `message` inside the caller's transaction; False when its key was queued before. On Postgres
+    a new row also sends `NOTIFY whatsapp_inbox, '<sender>'` in that transaction (`inbox_notify.py`), so a
+    listening worker runs it at once instead of at its next poll."""
     payload = {METADATA_KEY: {"key": message.key, "intent": message.intent, "entities": message.entities}}
     values = dict(message_sid=message.message_sid, sender_id=message.sender_id, received_at=utcnow(),
                   body=f"/{message.intent}", metadata=json.dumps(payload, ensure_ascii=False),
                   public_base_url=None, status=PENDING, attempts=0)
     stmt = dialect_insert(conn.engine, inbox).values(**values).on_conflict_do_nothing(index_elements=["message_sid"])
-    return conn.execute(stmt).rowcount == 1
+    inserted = conn.execute(stmt).rowcount == 1
+    if inserted and notify:
+        notify_inbox(conn, message.sender_id)
+    return inserted
 
 
 def request_of(sender_id: str, metadata: Dict[str, Any]) -> Optional[ProactiveMessage]:

@@ -1,6 +1,11 @@
 """HTTP endpoints of the channel under `/webhooks/whatsapp/` (paths in `paths.py`): webhook, status
 callbacks, health, metrics, and the operator API (`operator_api.py`).
 
+Which routes a process serves depends on its runtime's role (docs/deployment.md): the Rasa process
+serves the probes, the operator API and the Chatwoot webhook (they write into Rasa's tracker), and the
+Twilio routes (webhook, status callbacks) unless `CHANNEL_SERVE_WEBHOOK=false`; an ingress process
+(`ingress.py`) serves the Twilio routes and the probes only, from this same code.
+
 SMS posts come to the same webhook (a bare `From`), signed the same way. A failed delivery's code is
 followed up (`after_delivery_error`). The webhook only verifies, parses, sanitizes and stores; it
 answers Twilio at once (empty TwiML) and the worker does the rest. A message that was stored is never
@@ -29,7 +34,7 @@ from connectors.whatsapp.lifecycle import ChannelNotOpen, ChannelRuntime, regist
 from connectors.whatsapp.operator_api import register_operator_api
 from connectors.whatsapp.paths import status_callback_url
 from connectors.whatsapp.signature import public_base_url, signature_valid, signed_url
-from rasa_project.health import collect_health
+from rasa_project.health import ALL_CHECKS, collect_health
 from rasa_project.metrics import ACK_LATENCY, INBOUND_MESSAGES, OUTBOUND_SENDS
 
 logger = logging.getLogger(__name__)
@@ -97,8 +102,17 @@ async def after_delivery_error(runtime: ChannelRuntime, request: Request, sid: s
 def build_blueprint(runtime: ChannelRuntime) -> Blueprint:
     bp = Blueprint("whatsapp_webhook", __name__)
     register_lifecycle(bp, runtime)
-    add_chatwoot_route(bp, lambda: runtime.helpdesk.webhook if runtime.helpdesk else None, runtime.settings)
-    register_operator_api(bp, runtime)
+    if not runtime.is_ingress:  # both write into Rasa's tracker: they need the agent
+        add_chatwoot_route(bp, lambda: runtime.helpdesk.webhook if runtime.helpdesk else None, runtime.settings)
+        register_operator_api(bp, runtime)
+    add_probe_routes(bp, runtime)
+    if runtime.is_ingress or runtime.settings.channel_serve_webhook:
+        add_twilio_routes(bp, runtime)
+    return bp
+
+
+def add_probe_routes(bp: Blueprint, runtime: ChannelRuntime) -> None:
+    """Liveness (`/`), readiness (`/health`) and `/metrics`, in every role."""
 
     @bp.route(paths.READY, methods=["GET"])
     async def health(_: Request) -> HTTPResponse:
@@ -108,24 +122,33 @@ def build_blueprint(runtime: ChannelRuntime) -> Blueprint:
         except (sa.exc.SQLAlchemyError, ChannelNotOpen) as exc:
             db_ok = False
             logger.error("Health: conversation-log database unreachable (%s: %s)", type(exc).__name__, exc)
-        healthy = db_ok and runtime.worker_running
+        healthy = db_ok and runtime.serving
         body = {"status": "ok" if healthy else "error", "db_reachable": db_ok, "inbox_backlog": backlog,
                 "worker_running": runtime.worker_running}
+        if runtime.is_ingress:
+            body["role"] = runtime.role
         return response.json(body, status=200 if healthy else 503)
 
     @bp.route(paths.HEALTH, methods=["GET"])
     async def full_health(request: Request) -> HTTPResponse:
-        """Everything a turn needs: model, action server, conversation log, booking API, LLM."""
+        """Everything a turn needs: model, action server, conversation log, booking API, LLM (an ingress:
+        the conversation log, where it stores)."""
         ok, report = await collect_health(runtime.settings, agent=getattr(request.app.ctx, "agent", None),
-                                          engine=runtime.parts.engine if runtime.parts else None)
+                                          engine=runtime.parts.engine if runtime.parts else None,
+                                          only=("tracker_db",) if runtime.is_ingress else ALL_CHECKS)
+        report["role"] = runtime.role
         report["worker_running"] = runtime.worker_running
-        ok = ok and runtime.worker_running
+        ok = ok and runtime.serving
         report["ok"] = ok
         return response.json(report, status=200 if ok else 503)
 
     @bp.route(paths.METRICS, methods=["GET"])
     async def metrics(_: Request) -> HTTPResponse:
         return response.raw(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+
+
+def add_twilio_routes(bp: Blueprint, runtime: ChannelRuntime) -> None:
+    """What Twilio calls: the webhook (signed → inbox row → empty TwiML at once) and status callbacks."""
 
     @bp.route(paths.WEBHOOK, methods=["POST"])
     async def webhook(request: Request) -> HTTPResponse:
@@ -152,7 +175,7 @@ def build_blueprint(runtime: ChannelRuntime) -> Blueprint:
             logger.info("Inbound %s already accepted; acknowledged again", message.message_sid)
         else:
             INBOUND_MESSAGES.labels(outcome="accepted").inc()
-            runtime.opened.worker.wake(message.sender_id)
+            runtime.wake(message.sender_id)  # this process's worker; other processes hear the NOTIFY
         ACK_LATENCY.observe(time.perf_counter() - started)
         return _twiml_ack()
 
@@ -178,5 +201,3 @@ def build_blueprint(runtime: ChannelRuntime) -> Blueprint:
             logger.warning("Outbound %s %s (ErrorCode %s)", sid, state, error_code)
             await after_delivery_error(runtime, request, sid, error_code)
         return response.empty(status=204)
-
-    return bp

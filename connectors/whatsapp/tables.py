@@ -89,6 +89,8 @@ RATE_LIMITED, OPTED_OUT = "rate_limited", "opted_out"
 UNFINISHED = (PENDING, PROCESSING)
 # MessageSid prefix of the bot's own queued messages (`proactive.py`): reminders, waitlist offers
 PROACTIVE_PREFIX = "proactive:"
+# Postgres LISTEN/NOTIFY channel of new inbox rows, payload = the sender id (`inbox_notify.py`)
+INBOX_NOTIFY_CHANNEL = "whatsapp_inbox"
 
 
 def utcnow() -> datetime:

@@ -1,8 +1,9 @@
 """The inbox worker: per sender in order, senders in parallel, resumes whatever a crash left behind.
 
-The webhook `wake`s a sender right after storing its message; a poller (every `inbox_poll_seconds`)
-wakes every sender with a ready message (pending out of backoff, or a lease that expired because the
-instance processing it died), which is how messages accepted before a restart get processed. Each
+The webhook `wake`s a sender right after storing its message (in this process), or a Postgres NOTIFY does
+(`inbox_notify.py`: the message was stored by an ingress process or another instance); a poller (every
+`inbox_poll_seconds`) wakes every sender with a ready message (pending out of backoff, or a lease that
+expired because the instance processing it died), which is how messages accepted before a restart get processed. Each
 woken sender gets at most one drain task in this process; the database claim (see `inbox_store.py`)
 keeps order across processes.
 """
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 
 from connectors.whatsapp.inbox_store import InboxStore
 from connectors.whatsapp.turn import TurnProcessor
-from rasa_project.metrics import INBOX_BACKLOG
+from rasa_project.metrics import INBOX_BACKLOG, INBOX_WAKEUPS
 from rasa_project.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -38,10 +39,12 @@ class InboxWorker:
         self._stopping = False
         self._poller = asyncio.create_task(self._poll_forever(), name="whatsapp-inbox-poller")
 
-    def wake(self, sender_id: str) -> None:
-        """Make sure a drain task runs for `sender_id` (and notices messages stored since it claimed)."""
+    def wake(self, sender_id: str, source: str = "local") -> None:
+        """Make sure a drain task runs for `sender_id` (and notices messages stored since it claimed).
+        `source` (local, notify, poll) only labels `whatsapp_inbox_wakeups_total`."""
         if self._stopping:
             return
+        INBOX_WAKEUPS.labels(source=source).inc()
         self._wakeups[sender_id] = self._wakeups.get(sender_id, 0) + 1
         task = self._drains.get(sender_id)
         if task is None or task.done():
@@ -73,8 +76,23 @@ class InboxWorker:
 
     async def poll_once(self) -> None:
         for sender_id in await asyncio.to_thread(self.inbox.claimable_senders):
-            self.wake(sender_id)
+            self.wake(sender_id, "poll")
         INBOX_BACKLOG.set(await asyncio.to_thread(self.inbox.backlog))
+
+    def wake_from_notify(self, sender_id: str) -> None:
+        """A Postgres NOTIFY named `sender_id`: its row is committed (the listener's callback)."""
+        self.wake(sender_id, "notify")
+
+    def poll_soon(self) -> None:
+        """One poll now, in the background (the listener reconnected: notifications may have been missed)."""
+        if not self._stopping:
+            asyncio.create_task(self._poll_logged(), name="whatsapp-inbox-poll")
+
+    async def _poll_logged(self) -> None:
+        try:
+            await self.poll_once()
+        except sa.exc.SQLAlchemyError as exc:
+            logger.error("Inbox poll failed (%s: %s); the poller retries", type(exc).__name__, exc)
 
     async def _poll_forever(self) -> None:
         while not self._stopping:

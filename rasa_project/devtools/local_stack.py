@@ -5,6 +5,11 @@ are created and approved in the Twilio sandbox before Rasa starts (`sandbox_temp
 One piece of code starts it for the README's run command and for the end-to-end tests, so both
 exercise the same wiring: each process is configured only through the environment variables of
 `rasa_project.settings`, pointed at loopback stand-ins instead of Twilio and the business's API.
+
+`with_ingress=True` is the production layout (docs/deployment.md): an ingress process
+(`python -m rasa_project ingress`) serves Twilio's webhook and status callbacks (`webhook_url` and
+`WEBHOOK_PUBLIC_URL` point at it) and the Rasa processes run with `CHANNEL_SERVE_WEBHOOK=false`, woken
+by the ingress's NOTIFY. The default is the single-process layout.
 """
 
 from __future__ import annotations
@@ -74,10 +79,12 @@ class StackPorts:
     llm: int = 8083
     transcription: int = 8084
     chatwoot: int = 8085
+    ingress: int = 5006
 
     @classmethod
     def free(cls) -> StackPorts:
-        return cls(free_port(), free_port(), free_port(), free_port(), free_port(), free_port(), free_port())
+        return cls(free_port(), free_port(), free_port(), free_port(), free_port(), free_port(), free_port(),
+                   free_port())
 
 
 @dataclass
@@ -107,10 +114,13 @@ class LocalStack:
         rasa_instances: int = 1,
         only: Optional[Sequence[str]] = None,
         enforce_window: bool = False,
+        with_ingress: bool = False,
     ) -> None:
         """`enforce_window`: the Twilio sandbox applies WhatsApp's 24-hour rule (63016) from the start; callers
-        must then report each inbound message (`whatsapp_simulator.post_inbound(..., sandbox_url=)` does)."""
+        must then report each inbound message (`whatsapp_simulator.post_inbound(..., sandbox_url=)` does).
+        `with_ingress`: the production layout (an ingress process in front, see the module's docstring)."""
         self.ports = ports or StackPorts()
+        self.with_ingress = with_ingress
         self.model = model or latest_model()
         self.log_dir = log_dir or PROJECT_ROOT / "var" / "logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -119,7 +129,7 @@ class LocalStack:
         env.update(
             {
                 "TWILIO_API_BASE_URL": f"http://127.0.0.1:{self.ports.twilio}",
-                "WEBHOOK_PUBLIC_URL": f"http://127.0.0.1:{self.ports.rasa}",
+                "WEBHOOK_PUBLIC_URL": f"http://127.0.0.1:{self.public_port}",
                 "BOOKING_API_URL": f"http://127.0.0.1:{self.ports.booking}",
                 "ACTION_SERVER_URL": f"http://127.0.0.1:{self.ports.actions}/webhook",
                 "ACTION_SERVER_PORT": str(self.ports.actions),
@@ -130,6 +140,9 @@ class LocalStack:
                 "RASA_TELEMETRY_ENABLED": "false",
             }
         )
+        if with_ingress:
+            env["CHANNEL_SERVE_WEBHOOK"] = "false"
+            env["INGRESS_PORT"] = str(self.ports.ingress)
         if tracker_db_url:
             env["TRACKER_DB_URL"] = tracker_db_url
         if booking_db_url:
@@ -155,8 +168,13 @@ class LocalStack:
         self.processes: List[Process] = [p for p in self._plan() if only is None or p.name in only]
 
     @property
+    def public_port(self) -> int:
+        """Where Twilio's routes are: the ingress, or the (first) Rasa process."""
+        return self.ports.ingress if self.with_ingress else self.ports.rasa
+
+    @property
     def webhook_url(self) -> str:
-        return f"http://127.0.0.1:{self.ports.rasa}/webhooks/whatsapp/webhook"
+        return f"http://127.0.0.1:{self.public_port}/webhooks/whatsapp/webhook"
 
     @property
     def twilio_url(self) -> str:
@@ -218,9 +236,16 @@ class LocalStack:
                     f"{self.chatwoot_url}/_sandbox/faults",
                 )
             )
+        if self.with_ingress:
+            plan.append(self.ingress_process())
         for index, port in enumerate(self.rasa_ports):
             plan.append(self.rasa_process(port, f"rasa{index or ''}"))
         return plan
+
+    def ingress_process(self, port: Optional[int] = None, name: str = "ingress") -> Process:
+        port = port or self.ports.ingress
+        argv = [sys.executable, "-m", "rasa_project", "ingress", "--host", "127.0.0.1", "--port", str(port)]
+        return Process(name, argv, f"http://127.0.0.1:{port}/webhooks/whatsapp/")
 
     def rasa_process(self, port: int, name: str = "rasa") -> Process:
         argv = [
@@ -236,7 +261,9 @@ class LocalStack:
         `progress(name, state)` hears "starting" for each process, then "ready" as each answers (in
         whatever order they come up)."""
         try:
-            rasa = [p for p in self.processes if p.argv[2:4] == ["rasa_project", "serve"]]
+            # the ingress and Rasa read WHATSAPP_TEMPLATES: they start after the templates are approved
+            late = (["rasa_project", "serve"], ["rasa_project", "ingress"])
+            rasa = [p for p in self.processes if p.argv[2:4] in late]
             for process in [p for p in self.processes if p not in rasa] + rasa:
                 if process is (rasa[0] if rasa else None):
                     self.setup_templates(timeout)

@@ -26,6 +26,9 @@ MENU = "Esto es lo que puedo hacer por ti. Responde con el número:"
 
 
 def instance_url(stack: LocalStack, index: int) -> str:
+    """The webhook of Rasa instance `index`; with an ingress (`with_ingress`), the ingress's, whatever `index`."""
+    if stack.with_ingress:
+        return stack.webhook_url
     return f"http://127.0.0.1:{stack.rasa_ports[index]}{WEBHOOK_PATH}"
 
 
