@@ -25,12 +25,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import AssistantAction
 from actions.client_bookings import upcoming
 from actions.conversation import answers
-from actions.formatting import first_name, when_text
+from actions.formatting import when_text
 from actions.identity import client_phone
-from actions.replies import render_template
+from actions.replies import best_effort, say_first
 from actions.services import Services
 from rasa_project.booking_api.models import Booking
-from rasa_project.metrics import ACTION_API_ERRORS, ACTION_STORE_ERRORS
+from rasa_project.metrics import ACTION_API_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -79,23 +79,14 @@ def reminded_booking(tracker: Tracker) -> Optional[str]:
 
 
 async def plan_reminders(services: Services, booking: Booking) -> None:
-    """Plan (or re-plan) a booking's reminders; a failure is logged and counted, never the client's problem
-    (the sync job plans it again from the booking API)."""
-    try:
-        await services.reminders.plan(booking)
-    except Exception as exc:
-        ACTION_STORE_ERRORS.labels(during="plan_reminders", kind=type(exc).__name__).inc()
-        logger.error("Reminders of booking %s not planned (%s: %s); the sync will", booking.id,
-                     type(exc).__name__, exc)
+    """Plan (or re-plan) a booking's reminders; a failure is never the client's problem."""
+    await best_effort(services.reminders.plan(booking), "plan_reminders",
+                      f"the sync plans booking {booking.id}'s reminders from the booking API")
 
 
 async def cancel_reminders(services: Services, booking_id: str) -> None:
-    try:
-        await services.reminders.cancel(booking_id)
-    except Exception as exc:
-        ACTION_STORE_ERRORS.labels(during="cancel_reminders", kind=type(exc).__name__).inc()
-        logger.error("Reminders of booking %s not cancelled (%s: %s); the sync will", booking_id,
-                     type(exc).__name__, exc)
+    await best_effort(services.reminders.cancel(booking_id), "cancel_reminders",
+                      f"the sync cancels booking {booking_id}'s reminders")
 
 
 class ActionEnviarRecordatorio(AssistantAction):
@@ -122,18 +113,11 @@ class ActionEnviarRecordatorio(AssistantAction):
             logger.info("Reminder of booking %s not sent: no longer an upcoming booking of %s", booking_id, phone)
             return []
         tz = self.services.settings.business_timezone
-        name = first_name(tracker.get_slot("nombre_cliente")) or ""
         moment = reminder_when(booking.starts_at, datetime.now(ZoneInfo(tz)), tz)
-        values = {"nombre": f" {name}" if name else "", "servicio_nombre": booking.service_name,
-                  "cuando": moment}
-        text = render_template(domain, "utter_recordatorio", values)
-        buttons = reminder_buttons(booking.id)
-        dispatcher.utter_message(
-            json_message={"template": {"name": TEMPLATE, "text": text, "buttons": buttons,
-                                       "variables": {"1": name or "👋", "2": booking.service_name, "3": moment}}},
-            template_name="utter_recordatorio", event="reminder_sent",
-            facts={"booking": {"id": booking.id, "starts_at": booking.starts_at.isoformat()}},
-        )
+        say_first(dispatcher, tracker, domain, "utter_recordatorio", TEMPLATE,
+                  {"servicio_nombre": booking.service_name, "cuando": moment}, [booking.service_name, moment],
+                  reminder_buttons(booking.id), event="reminder_sent",
+                  facts={"booking": {"id": booking.id, "starts_at": booking.starts_at.isoformat()}})
         return [SlotSet(REMINDED_SLOT, booking.id)]
 
 
@@ -151,11 +135,7 @@ class ActionConfirmarAsistencia(AssistantAction):
         if not booking_id:
             await replier.say("utter_sin_contexto")
             return []
-        try:
-            await self.services.reminders.confirmed(booking_id)
-        except Exception as exc:  # the tracker event below still records it
-            ACTION_STORE_ERRORS.labels(during="confirm_attendance", kind=type(exc).__name__).inc()
-            logger.error("Confirmation of booking %s not stored in reminders (%s: %s)", booking_id,
-                         type(exc).__name__, exc)
+        await best_effort(self.services.reminders.confirmed(booking_id), "confirm_attendance",
+                          f"booking {booking_id}'s confirmation is only in the tracker event")
         await replier.say("utter_asistencia_confirmada", {"reserva_id": booking_id}, event="attendance_confirmed")
         return [SlotSet("asistencia_confirmada", booking_id), SlotSet(REMINDED_SLOT, None)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Generic, List, Mapping, Optional, TypeVar
+from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Generic, List, Mapping, Optional, Sequence, TypeVar
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -23,7 +23,7 @@ from actions.formatting import first_name
 from actions.identity import client_phone
 from actions.services import Services
 from rasa_project.booking_api.errors import BookingApiError, ClientNotFound
-from rasa_project.metrics import ACTION_API_ERRORS
+from rasa_project.metrics import ACTION_API_ERRORS, ACTION_STORE_ERRORS
 from rasa_project.phrasing import PhrasingRequest, Turn
 
 logger = logging.getLogger(__name__)
@@ -60,6 +60,32 @@ def render_template(domain: DomainDict, response: str, values: Mapping[str, Any]
         if "condition" not in variation and variation.get("text"):
             return variation["text"].format_map(_KeepMissing({k: str(v) for k, v in values.items()}))
     raise KeyError(f"domain has no unconditional text response {response!r}")
+
+
+def say_first(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, response: str, template: str,
+              values: Mapping[str, Any], variables: Sequence[str], buttons: List[Dict[str, str]], *, event: str,
+              facts: Mapping[str, Any]) -> None:
+    """A message the bot sends first (a reminder, an offer): `response` rendered with `values` for inside
+    WhatsApp's 24-hour window, and the approved `template`'s variables (the client's first name, then
+    `variables`) for outside it; the channel picks (docs/whatsapp-window.md). Never phrased by the LLM:
+    both must say the same thing."""
+    name = first_name(tracker.get_slot("nombre_cliente")) or ""
+    text = render_template(domain, response, {"nombre": f" {name}" if name else "", **values})
+    numbered = {str(n): value for n, value in enumerate([name or "👋", *variables], start=1)}
+    dispatcher.utter_message(
+        json_message={"template": {"name": template, "text": text, "buttons": buttons, "variables": numbered}},
+        template_name=response, event=event, facts=dict(facts))
+
+
+async def best_effort(call: Awaitable[T], during: str, then: str) -> Optional[T]:
+    """A write to the reminders or waitlist store that must never cost the client their answer: a failure is
+    logged with what happens instead (`then`) and counted; None is returned."""
+    try:
+        return await call
+    except Exception as exc:
+        ACTION_STORE_ERRORS.labels(during=during, kind=type(exc).__name__).inc()
+        logger.error("%s failed (%s: %s); %s", during, type(exc).__name__, exc, then)
+        return None
 
 
 def recent_turns(tracker: Tracker, limit: int) -> List[Turn]:

@@ -21,13 +21,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import AssistantAction
 from actions.conversation import answers
-from actions.formatting import first_name, when_text
+from actions.formatting import when_text
 from actions.identity import client_phone
 from actions.reminders import plan_reminders, reminder_when
-from actions.replies import render_template
+from actions.replies import best_effort, say_first
 from actions.services import Services
 from rasa_project.booking_api.errors import Conflict
-from rasa_project.metrics import ACTION_STORE_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -48,14 +47,9 @@ def offer_buttons(entry_id: str) -> List[Dict[str, str]]:
 
 
 async def place_freed(services: Services, slot_id: int) -> None:
-    """A place the bot just freed (a cancellation, the old class of a move) goes to the waitlist at once;
-    a failure is logged and counted, and the waitlist's own check of the schedule finds it later."""
-    try:
-        await services.waitlist.place_freed(slot_id)
-    except Exception as exc:
-        ACTION_STORE_ERRORS.labels(during="waitlist_place_freed", kind=type(exc).__name__).inc()
-        logger.error("Freed place of slot %s not offered now (%s: %s); the waitlist check will", slot_id,
-                     type(exc).__name__, exc)
+    """A place the bot just freed (a cancellation, the old class of a move) goes to the waitlist at once."""
+    await best_effort(services.waitlist.place_freed(slot_id), "waitlist_place_freed",
+                      f"the waitlist's check of the schedule offers slot {slot_id}'s place later")
 
 
 def offered_entry(tracker: Tracker) -> Optional[str]:
@@ -90,11 +84,8 @@ class ActionUnirseListaEspera(AssistantAction):
         if slot is None or slot.starts_at <= now:
             await replier.say("utter_lista_espera_sin_clase")
             return [SlotSet(FULL_SLOT, None)]
-        try:
-            await self.services.waitlist.join(phone, slot)
-        except Exception as exc:
-            ACTION_STORE_ERRORS.labels(during="waitlist_join", kind=type(exc).__name__).inc()
-            logger.error("Waitlist join of %s for slot %s failed (%s: %s)", phone, slot_id, type(exc).__name__, exc)
+        if await best_effort(self.services.waitlist.join(phone, slot), "waitlist_join",
+                             f"{phone} is asked to try slot {slot_id} again") is None:
             await replier.say("utter_lista_espera_error")
             return []
         await replier.say("utter_lista_espera_anotado",
@@ -123,18 +114,11 @@ class ActionOfrecerLugar(AssistantAction):
         tz = self.services.settings.business_timezone
         now = datetime.now(ZoneInfo(tz))
         minutes = max(1, round((offer.expires_at - now).total_seconds() / 60))
-        name = first_name(tracker.get_slot("nombre_cliente")) or ""
         moment = reminder_when(offer.starts_at, now, tz)
-        text = render_template(domain, "utter_oferta_lugar", {
-            "nombre": f" {name}" if name else "", "servicio_nombre": offer.service_name, "cuando": moment,
-            "minutos": minutes})
-        dispatcher.utter_message(
-            json_message={"template": {"name": TEMPLATE, "text": text, "buttons": offer_buttons(str(entry_id)),
-                                       "variables": {"1": name or "👋", "2": offer.service_name, "3": moment,
-                                                     "4": str(minutes)}}},
-            template_name="utter_oferta_lugar", event="waitlist_offer_sent",
-            facts={"offer": {"id": str(entry_id), "slot_id": offer.slot_id}},
-        )
+        say_first(dispatcher, tracker, domain, "utter_oferta_lugar", TEMPLATE,
+                  {"servicio_nombre": offer.service_name, "cuando": moment, "minutos": minutes},
+                  [offer.service_name, moment, str(minutes)], offer_buttons(str(entry_id)),
+                  event="waitlist_offer_sent", facts={"offer": {"id": str(entry_id), "slot_id": offer.slot_id}})
         return [SlotSet(OFFER_SLOT, str(entry_id))]
 
 

@@ -18,8 +18,7 @@ from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from connectors.whatsapp.proactive import KEY_ENTITY, ProactiveMessage, enqueue, outcomes
-from connectors.whatsapp.tables import dialect_insert, senders, utcnow
-from tests.connector.support import eventually
+from tests.connector.support import client_wrote, eventually
 
 A, B, C, D, E = "+5215550001001", "+5215550001002", "+5215550001003", "+5215550001004", "+5215550001005"
 INTENT = "EXTERNAL_recordatorio"
@@ -55,15 +54,11 @@ def _enqueue(url: str, message: ProactiveMessage) -> bool:
         engine.dispose()
 
 
-def client_wrote(url: str, phone: str) -> None:
-    """The client wrote a moment ago: WhatsApp's 24-hour window is open for free-form text."""
+def wrote_now(url: str, phone: str) -> None:
+    """The client wrote a moment ago (`support.client_wrote`): the window is open for free-form text."""
     engine = sa.create_engine(url, future=True)
     try:
-        with engine.begin() as conn:
-            upsert = dialect_insert(engine, senders).values(sender_id=phone, opted_out=False,
-                                                             last_inbound_at=utcnow())
-            conn.execute(upsert.on_conflict_do_update(index_elements=["sender_id"],
-                                                      set_={"last_inbound_at": utcnow()}))
+        client_wrote(engine, phone)
     finally:
         engine.dispose()
 
@@ -79,7 +74,7 @@ def _outcome(url: str, key: str) -> Any:
 async def test_a_queued_message_runs_once_as_an_external_event(start_channel, sandbox, settings) -> None:
     agent = ExternalEventAgent()
     channel = await start_channel(agent=agent)
-    client_wrote(settings.tracker_db_url, A)
+    wrote_now(settings.tracker_db_url, A)
     before = channel.query("SELECT last_inbound_at FROM whatsapp_senders WHERE sender_id = :s", s=A)
     message = ProactiveMessage(A, "reminder-1", INTENT, {"reserva_id": "B1"})
     assert _enqueue(settings.tracker_db_url, message)

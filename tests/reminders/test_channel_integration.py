@@ -18,7 +18,7 @@ from rasa_project.reminders.runner import every, run_scheduler
 from rasa_project.settings import Settings
 from tests.connector.conftest import pg_url, sandbox, settings, start_channel  # noqa: F401  (fixtures)
 from tests.connector.support import Sandbox, eventually
-from tests.connector.test_proactive import ExternalEventAgent, client_wrote
+from tests.connector.test_proactive import ExternalEventAgent, wrote_now
 from tests.reminders.support import insert_due, rows
 from tests.support.booking_sandbox import TOKEN, sandbox_server  # noqa: F401  (fixture)
 from tests.support.threaded_server import ThreadedServer
@@ -48,7 +48,7 @@ async def test_in_process_a_due_reminder_reaches_twilio_once_and_ends_sent(
     assert channel.input_channel.runtime.reminders is not None  # the loops run inside the channel's process
     engine = _engine(settings)
     try:
-        client_wrote(settings.tracker_db_url, PHONE)  # the window is open: the stand-in's plain text may go
+        wrote_now(settings.tracker_db_url, PHONE)  # the window is open: the stand-in's plain text may go
         (rid,) = insert_due(engine, 1)
         row = await _sent_row(engine)
         messages = await sandbox.messages(f"whatsapp:{PHONE}")
@@ -77,7 +77,7 @@ async def test_own_runner_with_an_extra_task_and_the_channels_poller(
     runner = asyncio.create_task(run_scheduler(_reminder_settings(settings, sandbox_server),
                                                extra=[every(0.05, sweep)], stop=stop))
     try:
-        client_wrote(settings.tracker_db_url, PHONE)
+        wrote_now(settings.tracker_db_url, PHONE)
         insert_due(engine, 1, due_ago=timedelta(seconds=1))
         row = await _sent_row(engine)
         messages = await sandbox.messages(f"whatsapp:{PHONE}")
