@@ -18,8 +18,8 @@ also NOTIFYs, in its transaction):
 - a final sweep (`claimable_senders`, the poller's query) picks up anything a race left, and is counted.
 
 Figures: accepted/s (first accept → last accept), **msgs/s end to end** (first accept → last finish),
-claim+finish/s, database transactions per message (`pg_stat_database` commits / rollbacks) and
-statements per message (SQLAlchemy `before_cursor_execute`, + the pool's pre-ping on each checkout).
+database transactions per message (`pg_stat_database` commits / rollbacks), statements and pre-pings per
+message (SQLAlchemy events) and ≈ round trips per message (`Counters.round_trips`).
 Checked and printed: every message finished exactly once, claimed once (attempts = 1) and in order
 per sender. Threads share the GIL: with processes the claim side could only do better. Figures only.
 """
