@@ -1,13 +1,20 @@
 """`python -m bench`: run every benchmark and print ONE table of figures (never pass/fail).
 
-    .venv/bin/python -m bench [--only channel,growth,llm,reminders] [--quick] [--turns N] [--model PATH]
+    .venv/bin/python -m bench [--only channel,growth,llm,reminders,ingress,inbox,startup] [--quick] [--turns N]
+        [--model PATH]
 
 channel  bench/bench_channel.py: webhook ack latency, turns/s with 1 and 2 Rasa instances, and the
          reference rows (Rasa's built-in TwilioInput and REST channel), each as a ratio to ours
 growth   bench/bench_tracker_growth.py: turn time at turn N / turn ~10, stock SQLTrackerStore vs ours
 llm      bench/bench_llm_overhead.py: what phrasing adds on top of a 300 ms stand-in LLM
 reminders bench/reminders.py: 1,000 due reminders claimed and sent through inbox + channel + Twilio sandbox
---quick shrinks every load (6 senders x 3 messages, 60 turns, 30 LLM calls, 200 reminders) for a fast look.
+ingress  bench/bench_ingress.py: webhook ack p50/p99 at 20 msg/s and at 2x capacity, open loop, the
+         production layout (ingress process + 1 Rasa) against the single process (rasa run serves it)
+inbox    bench/bench_inbox.py: the durable inbox alone (accept → claim → finish) in msgs/s, 1/2/4 claimers
+startup  bench/bench_startup.py: process start → first webhook 200, ours (fast load) vs stock `rasa run`,
+         and the ingress process
+--quick shrinks every load (6 senders x 3 messages, 60 turns, 30 LLM calls, 200 reminders, 10 msg/s for 5 s,
+50 senders x 4 messages in the inbox) for a fast look; the start-up bench starts each process once either way.
 """
 
 from __future__ import annotations
@@ -26,7 +33,10 @@ if str(PROJECT_ROOT) not in sys.path:
 from bench.common import bench_model, fmt, machine, ratio  # noqa: E402
 
 Row = Tuple[str, str, str, str, str]
-BENCHES = ("channel", "growth", "llm", "reminders")
+BENCHES = ("channel", "growth", "llm", "reminders", "ingress", "inbox", "startup")
+MODULES = {"channel": "bench_channel", "growth": "bench_tracker_growth", "llm": "bench_llm_overhead",
+           "reminders": "reminders", "ingress": "bench_ingress", "inbox": "bench_inbox", "startup": "bench_startup"}
+TARGET_TWO_PROCESSES = 1.6  # issue 13: 2 Rasa processes should move >= 1.6x the turns of one
 
 
 def _triple(r: Dict[str, Any], key: str) -> str:
@@ -62,7 +72,40 @@ def channel_rows(result: Dict[str, Any]) -> List[Row]:
                          fmt(ratio(v[key]["turn_p50_ms"], ours.get("turn_p50_ms")), 2) + " (p50)"))
     if "ours" in v and "twilio" not in v and "rest" not in v and not two:
         rows.append((f"turns/s ({load})", fmt(ours.get("turns_per_s"), 2), "", "", ""))
+    if two:
+        scale = ratio(two.get("turns_per_s"), ours.get("turns_per_s"))
+        rows.append(("throughput, 2 Rasa processes / 1 (ours2 / ours)", fmt(scale, 2),
+                     f"issue 13 target ≥ {TARGET_TWO_PROCESSES:.1f}×", fmt(TARGET_TWO_PROCESSES, 2),
+                     fmt(ratio(TARGET_TWO_PROCESSES, scale), 2)))
+    others = [("ours2", "ours, 2 Rasa + Redis lock")] + refs
+    for key, label in others:
+        if key in v and ours:
+            rows.append(("DB transactions per message (commits + rollbacks)", _transactions(ours), label,
+                         _transactions(v[key]), fmt(ratio(_xacts(v[key]), _xacts(ours)), 2)))
+    for key, label in others:
+        if key in v and ours:
+            rows.append(("Rasa CPU s per turn", fmt(_rasa_cpu_per_turn(ours), 3), label,
+                         fmt(_rasa_cpu_per_turn(v[key]), 3),
+                         fmt(ratio(_rasa_cpu_per_turn(v[key]), _rasa_cpu_per_turn(ours)), 2)))
     return rows
+
+
+def _xacts(r: Dict[str, Any]) -> Optional[float]:
+    if r.get("db_commits_per_message") is None:
+        return None
+    return float(r["db_commits_per_message"] + r.get("db_rollbacks_per_message", 0.0))
+
+
+def _transactions(r: Dict[str, Any]) -> str:
+    return (f"{fmt(r.get('db_commits_per_message'))} + {fmt(r.get('db_rollbacks_per_message'))} "
+            f"= {fmt(_xacts(r))}")
+
+
+def _rasa_cpu_per_turn(r: Dict[str, Any]) -> Optional[float]:
+    """CPU seconds of the Rasa process(es) (`rasa`, `rasa1`, the reference's) per message, calibration included."""
+    cpu = sum(v for k, v in r.get("cpu_s", {}).items() if k.startswith("rasa"))
+    messages = r.get("messages_total")
+    return cpu / messages if messages else None
 
 
 def growth_rows(result: Dict[str, Any]) -> List[Row]:
@@ -99,22 +142,66 @@ def reminders_rows(result: Any) -> List[Row]:
     return rows
 
 
+def ingress_rows(result: Dict[str, Any]) -> List[Row]:
+    layouts = result["layouts"]
+    ours, single = layouts.get("ingress", {}), layouts.get("single", {})
+    label = "single process (rasa run serves it)"
+    rows: List[Row] = []
+    phases = (("rate", f"at {result['rate']:.0f} msg/s"), ("overload", f"at {result['overload']:g}× capacity"))
+    for phase, name in phases:
+        mine, theirs = ours.get(phase), single.get(phase)
+        if not mine and not theirs:
+            continue
+        rows.append((f"webhook ack p50/p99 ms {name}, ingress layout (open loop)", _ack(mine), label, _ack(theirs),
+                     fmt(ratio((theirs or {}).get("ack_p50"), (mine or {}).get("ack_p50")), 2) + " (p50)"))
+    if ours or single:
+        rows.append(("capacity turns/s (1 Rasa process), ingress layout", fmt(ours.get("capacity"), 2), label,
+                     fmt(single.get("capacity"), 2), fmt(ratio(single.get("capacity"), ours.get("capacity")), 2)))
+    return rows
+
+
+def _ack(phase: Optional[Dict[str, Any]]) -> str:
+    if not phase:
+        return "—"
+    return f"{fmt(phase['ack_p50'])} / {fmt(phase['ack_p99'])} @{phase['offered']:.1f}/s"
+
+
+def inbox_rows(result: List[Dict[str, Any]]) -> List[Row]:
+    rows: List[Row] = []
+    one = next((r for r in result if r["claimers"] == 1), None)
+    for r in result:
+        label = f"inbox alone msgs/s (accept → claim → finish, {r['messages']} msgs), {r['claimers']} claimer(s)"
+        checks = "once, in order" if r["finished_once"] and r["in_order"] and r["db_checked"] else (
+            f"CHECK FAILED: {r['finished_twice']} finished twice")
+        if one is not None and r is not one:
+            rows.append((label + f"; {checks}", fmt(r["msgs_per_s"], 0), "1 claimer", fmt(one["msgs_per_s"], 0),
+                         fmt(ratio(one["msgs_per_s"], r["msgs_per_s"]), 2)))
+        else:
+            rows.append((label + f"; {checks}", fmt(r["msgs_per_s"], 0), "", "", ""))
+    if one is not None:
+        rows.append(("inbox DB transactions / ≈ round trips per message, 1 claimer",
+                     f"{fmt(one['commits_per_msg'] + one['rollbacks_per_msg'], 1)} / "
+                     f"{fmt(one['round_trips_per_msg'], 1)}", "", "", ""))
+    return rows
+
+
+def startup_rows(result: List[Dict[str, Any]]) -> List[Row]:
+    by = {r["variant"]: r for r in result}
+    ours = by.get("ours", {})
+    rows: List[Row] = []
+    for key, label in (("stock", "stock rasa run (Rasa's model load)"), ("ingress", "ingress process (no model)")):
+        if key in by:
+            rows.append(("start-up s, process start → first webhook 200", fmt(ours.get("ready_s"), 1), label,
+                         fmt(by[key]["ready_s"], 1), fmt(ratio(by[key]["ready_s"], ours.get("ready_s")), 2)))
+    if "stock" not in by and ours:
+        rows.append(("start-up s, process start → first webhook 200", fmt(ours.get("ready_s"), 1), "", "", ""))
+    return rows
+
+
 def run_bench(name: str, argv: List[str]) -> Any:
-    if name == "channel":
-        from bench import bench_channel
+    import importlib
 
-        return bench_channel.main(argv)
-    if name == "growth":
-        from bench import bench_tracker_growth
-
-        return bench_tracker_growth.main(argv)
-    if name == "reminders":
-        from bench import reminders
-
-        return reminders.main(argv)
-    from bench import bench_llm_overhead
-
-    return bench_llm_overhead.main(argv)
+    return importlib.import_module(f"bench.{MODULES[name]}").main(argv)
 
 
 def print_table(rows: List[Row], notes: List[str]) -> None:
@@ -147,9 +234,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         "growth": ["--model", model, "--turns", str(args.turns or (60 if args.quick else 400))],
         "llm": ["--requests", "30"] if args.quick else [],
         "reminders": ["--reminders", "200"] if args.quick else [],
+        "ingress": (["--rate", "10", "--seconds", "5"] if args.quick else []) + ["--model", model],
+        "inbox": ["--senders", "50", "--messages", "4"] if args.quick else [],
+        "startup": ["--model", model],
     }
     builders: Dict[str, Callable[[Any], List[Row]]] = {
-        "channel": channel_rows, "growth": growth_rows, "llm": llm_rows, "reminders": reminders_rows}
+        "channel": channel_rows, "growth": growth_rows, "llm": llm_rows, "reminders": reminders_rows,
+        "ingress": ingress_rows, "inbox": inbox_rows, "startup": startup_rows}
     rows: List[Row] = []
     notes: List[str] = []
     started = time.perf_counter()

@@ -103,6 +103,7 @@ def _run_measured(stack: Any, db_url: str, target: Target, args: argparse.Namesp
     cpu_after = _cpu(stack)
     result["cpu_s"] = {name: round(cpu_after[name] - cpu_before.get(name, 0.0), 1) for name in cpu_after}
     messages = result["sent"] + args.messages * (1 + len(warm_targets))
+    result["messages_total"] = messages  # calibration included: what the CPU and transaction figures cover
     commits, rollbacks = db_transactions(db_url)
     result["db_commits_per_message"] = (commits - xact_before[0]) / messages
     result["db_rollbacks_per_message"] = (rollbacks - xact_before[1]) / messages

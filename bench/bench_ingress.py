@@ -134,7 +134,7 @@ def print_table(results: Dict[str, Dict[str, Any]], load_before: str, load_after
                   f"{fmt(row['ack_max']):>8} {row['errors']:>6} {fmt(result.get('capacity'), 2):>16}")
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -158,8 +158,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         else:
             shutil.rmtree(work_dir, ignore_errors=True)
     print_table(results, load_before, machine())
-    return 0
+    return {"layouts": results, "rate": args.rate, "seconds": args.seconds, "overload": args.overload,
+            "machine": machine()}
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
