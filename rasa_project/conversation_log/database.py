@@ -82,11 +82,14 @@ def autocommit_engine(engine: Engine) -> Engine:
         sibling = _autocommit.get(engine)
         if sibling is None:
             pool = engine.pool
+            size = pool.size() if isinstance(pool, sa.pool.QueuePool) else 5
+            overflow = max(0, getattr(pool, "_max_overflow", 10))
             sibling = sa.create_engine(
                 engine.url, future=True, isolation_level="AUTOCOMMIT", pool_pre_ping=False,
                 pool_reset_on_return=None,  # no transaction is ever open: nothing to roll back
-                pool_size=pool.size() if isinstance(pool, sa.pool.QueuePool) else 5,
-                max_overflow=getattr(pool, "_max_overflow", 10),
+                # every connection it ever needed stays: an overflow connection closed at check-in (the
+                # default) is a new connection and its set-up, in CPU, at the next burst
+                pool_size=size + overflow, max_overflow=overflow,
                 pool_recycle=getattr(pool, "_recycle", -1),
                 connect_args={"connect_timeout": 5},
             )
