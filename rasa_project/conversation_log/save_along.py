@@ -3,7 +3,9 @@
 The WhatsApp channel marks its inbox row done this way (`connectors/whatsapp/turn.py`): the row's UPDATE goes
 in the same statement (Postgres, plain save) or transaction as the turn's events, so a logged turn and its
 finished message commit together. The save that completes the turn is the one whose new events hold the
-user message with the turn's message id (Rasa's `handle_message` saves once after logging it).
+user message with the turn's message id (Rasa's `handle_message` saves once after logging it). The channel
+uses it only with Rasa's in-process lock store: the row is done before Rasa releases the sender's lock, so
+with a shared lock store another instance could start the next turn while the lock is still held.
 """
 
 from __future__ import annotations
