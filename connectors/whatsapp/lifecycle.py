@@ -141,7 +141,7 @@ class ChannelRuntime:
         is connected, the insert's NOTIFY wakes this worker too, so it is not woken twice (a second wake-up
         would cost the drain one more claim)."""
         worker = self.opened.worker
-        if worker is not None and not (self.listener is not None and self.listener.connected.is_set()):
+        if worker is not None:
             worker.wake(sender_id)
 
     def start_worker(self) -> None:

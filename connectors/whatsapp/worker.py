@@ -58,9 +58,7 @@ class InboxWorker:
                                                 self.settings.inbox_lease_seconds,
                                                 self.settings.rate_limit_window_seconds)
                 if claim.row is not None:
-                    finished = await self.processor.process(claim.row)
-                    if finished is True and not claim.more and self._wakeups.get(sender_id, 0) == seen:
-                        return  # nothing waited behind it and nothing arrived since: no empty claim
+                    await self.processor.process(claim.row)
                     continue
                 if claim.retry_in is not None and claim.retry_in <= self.settings.inbox_poll_seconds:
                     await asyncio.sleep(max(claim.retry_in, 0.01))
