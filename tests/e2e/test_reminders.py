@@ -36,7 +36,8 @@ def make_due(engine: sa.engine.Engine, booking_id: str, offset_minutes: int) -> 
         moved = conn.execute(sa.text("UPDATE reminders SET due_at = :now WHERE booking_id = :b "
                                      "AND offset_minutes = :o AND state = 'pending'"),
                              {"now": datetime.utcnow() - timedelta(seconds=1), "b": booking_id, "o": offset_minutes})
-        assert moved.rowcount == 1, reminders_of(engine, booking_id)
+        assert moved.rowcount == 1, [(r["offset_minutes"], r["state"], r["reason"], r["due_at"], r["starts_at"])
+                                     for r in reminders_of(engine, booking_id)]
 
 
 SERVICE, NAME, HOUR = "funcional", "Entrenamiento Funcional", 20  # 10 places a class: room beside the journeys
