@@ -3,7 +3,8 @@
 Synchronous SQLAlchemy (callers use `asyncio.to_thread`). Order per sender: only a sender's OLDEST
 unfinished message can be claimed, and only when it is pending (and out of backoff) or its lease
 expired (the instance processing it died). On Postgres the claim reads that row with
-`FOR UPDATE SKIP LOCKED`, so instances sharing the inbox never wait on each other, and the update is
+`FOR UPDATE SKIP LOCKED`, so instances sharing the inbox never wait on each other, only while it is still
+unfinished (a row finished since the subquery's snapshot is not claimed again), and the update is
 conditional on the row being unchanged (attempts doubles as a version), so a claim is taken once.
 """
 
@@ -99,7 +100,10 @@ class InboxStore:
         oldest = (sa.select(sa.func.min(inbox.c.id))
                   .where(inbox.c.sender_id == sender_id, inbox.c.status.in_(UNFINISHED))
                   .scalar_subquery())
-        query = sa.select(inbox).where(inbox.c.id == oldest)
+        # The status test is repeated outside the subquery on purpose: under READ COMMITTED, FOR UPDATE
+        # re-checks the outer WHERE against the row as a concurrent commit left it, never the subquery's
+        # snapshot; without it a row another worker just finished comes back locked and is claimed again.
+        query = sa.select(inbox).where(inbox.c.id == oldest, inbox.c.status.in_(UNFINISHED))
         if self.is_postgres:
             query = query.with_for_update(skip_locked=True)
         with self.engine.begin() as conn:

@@ -17,6 +17,7 @@ import logging
 import time
 from typing import Any, Awaitable, Callable, Optional
 
+import sqlalchemy as sa
 from rasa.core.channels.channel import UserMessage
 
 from connectors.whatsapp.gate import ChannelGate
@@ -78,12 +79,20 @@ class TurnProcessor:
                               kind=kind, retry=retry, medium=medium)
 
     async def _keep_lease(self, row_id: int) -> None:
+        """Renew the lease every third of it until the turn ends. A database error does not stop the
+        renewals (the next one may work, well inside the lease); only a lease another worker took does."""
         interval = max(self.settings.inbox_lease_seconds / 3, 0.5)
         while True:
             await asyncio.sleep(interval)
-            if not await asyncio.to_thread(self.inbox.renew_lease, row_id, self.owner,
-                                           self.settings.inbox_lease_seconds):
-                logger.warning("Inbox message %d: lease could not be renewed", row_id)
+            try:
+                renewed = await asyncio.to_thread(self.inbox.renew_lease, row_id, self.owner,
+                                                  self.settings.inbox_lease_seconds)
+            except sa.exc.SQLAlchemyError as exc:
+                logger.warning("Inbox message %d: lease renewal failed (%s: %s); retrying in %.1fs", row_id,
+                               type(exc).__name__, str(exc).strip()[:200], interval)
+                continue
+            if not renewed:
+                logger.warning("Inbox message %d: lease could not be renewed (taken over)", row_id)
                 return
 
     async def process(self, row: InboxRow) -> None:

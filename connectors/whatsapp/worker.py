@@ -95,12 +95,16 @@ class InboxWorker:
             logger.error("Inbox poll failed (%s: %s); the poller retries", type(exc).__name__, exc)
 
     async def _poll_forever(self) -> None:
+        """The safety net under every wake-up: it must outlive any error, expected or not."""
         while not self._stopping:
             try:
                 await self.poll_once()
             except sa.exc.SQLAlchemyError as exc:
                 logger.error("Inbox poll failed (%s: %s); retrying in %.1fs", type(exc).__name__, exc,
                              self.settings.inbox_poll_seconds)
+            except Exception as exc:  # a bug must not stop the poller: logged with its traceback
+                logger.exception("Inbox poll crashed (%s); retrying in %.1fs", type(exc).__name__,
+                                 self.settings.inbox_poll_seconds)
             await asyncio.sleep(self.settings.inbox_poll_seconds)
 
     async def stop(self, grace_seconds: float = 10.0) -> None:

@@ -135,6 +135,28 @@ def inbox_statuses(url: str, numbers: Sequence[str]) -> Dict[str, int]:
     return {status: int(count) for status, count in rows}
 
 
+def unfinished_report(url: str, stack: LocalStack, numbers: Sequence[str], log_lines: int = 12) -> str:
+    """Why messages are still unfinished: each row's state, lease and error, and the instances' log lines
+    naming its id (the first thing to read when a fault test finds a message never answered)."""
+    rows = query(url, "SELECT id, sender_id, status, attempts, lease_owner, lease_until - now() AS lease_left, "
+                      "next_attempt_at - now() AS backoff_left, last_error FROM whatsapp_inbox "
+                      "WHERE sender_id = ANY(:s) AND status IN ('pending', 'processing') ORDER BY id",
+                 s=list(numbers))
+    lines = []
+    for row in rows:
+        lines.append(f"inbox {row.id} {row.sender_id} {row.status} attempts={row.attempts} owner={row.lease_owner} "
+                     f"lease_left={row.lease_left} backoff_left={row.backoff_left} error={row.last_error!r}")
+        needles = (f"message {row.id}", f"message {row.id}:", row.sender_id)
+        for process in stack.processes:
+            path = stack.log_path(process)
+            if not process.name.startswith("rasa") or not path.exists():
+                continue
+            hits = [line for line in path.read_text(errors="replace").splitlines()
+                    if any(needle in line for needle in needles)]
+            lines.extend(f"  {process.name}: {hit[:300]}" for hit in hits[-log_lines:])
+    return "\n".join(lines) or "no unfinished rows"
+
+
 def duplicates(replies: Dict[str, List[str]], expected: Dict[str, List[str]]) -> Dict[str, int]:
     """Replies beyond the expected count, per number that got any."""
     return {n: len(got) - len(expected[n]) for n, got in replies.items() if len(got) > len(expected[n])}

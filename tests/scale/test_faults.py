@@ -25,6 +25,7 @@ from tests.scale.support import (
     post_message,
     post_until_acked,
     query,
+    unfinished_report,
     wait_for_reply_counts,
 )
 
@@ -241,7 +242,8 @@ async def test_postgres_connections_dropped_while_messages_flow_lose_nothing(
           f"acked, {answered} answered, duplicates {twice}, inbox {statuses}")
     assert sum(terminated) > 0, f"no backend terminated: {terminated}"
     assert sent == len(numbers) * 3, f"{sent}/{len(numbers) * 3} messages acked (re-posted like Twilio)"
-    assert answered == sent, f"{answered}/{sent} acked messages answered after the connections were dropped"
+    assert answered == sent, (f"{answered}/{sent} acked messages answered after the connections were dropped\n"
+                              f"{unfinished_report(scale_db, stack, numbers)}")
     assert not twice, f"{sum(twice.values())} of {sent} messages answered twice after the drops: {twice}"
     assert statuses == {"done": sent}, f"inbox statuses after the drops: {statuses}"
     health = [(await http.get(f"http://127.0.0.1:{p}/webhooks/whatsapp/")).status_code for p in stack.rasa_ports]
