@@ -69,7 +69,8 @@ class ChannelGate:
     async def check(self, row: InboxRow, text: Optional[str] = None) -> Verdict:
         """`text`: what the client said when it is not the stored body (a voice note's transcript)."""
         body = row.body if text is None else text
-        state = await asyncio.to_thread(self.senders.get, row.sender_id)
+        context = row.context  # what the claim read (Postgres), else asked here
+        state = context.sender if context is not None else await asyncio.to_thread(self.senders.get, row.sender_id)
         if is_opt_in(body):
             await asyncio.to_thread(self.senders.set_opted_out, row.sender_id, False)
             logger.info("Sender %s opted in", row.sender_id)
@@ -82,8 +83,11 @@ class ChannelGate:
             logger.info("Sender %s opted out", row.sender_id)
             return Verdict(notice=notices.OPTED_OUT, notice_kind="opt_out")
         window = self.settings.rate_limit_window_seconds
-        recent = await asyncio.to_thread(self.inbox.count_recent, row.sender_id, row.id,
-                                         row.received_at - timedelta(seconds=window))
+        if context is not None and context.recent is not None:
+            recent = context.recent
+        else:
+            recent = await asyncio.to_thread(self.inbox.count_recent, row.sender_id, row.id,
+                                             row.received_at - timedelta(seconds=window))
         if recent >= self.settings.rate_limit_messages:
             INBOUND_MESSAGES.labels(outcome="rate_limited").inc()
             logger.warning("Sender %s rate limited: %d messages in %.0fs (inbox %d not processed)",
@@ -93,7 +97,7 @@ class ChannelGate:
                            notice_kind="rate_limit")
         button = row.metadata.get("button") if text is None and isinstance(row.metadata, dict) else None
         for_rasa = option_for_reply(body, button, state.options)
-        await asyncio.to_thread(self.inbox.set_bot_text, row.id, self.owner, for_rasa)
-        if state.options:
-            await asyncio.to_thread(self.senders.clear_options, row.sender_id)
+        # the options were used to map this reply: forgotten in the same statement
+        await asyncio.to_thread(self.inbox.set_bot_text, row.id, self.owner, for_rasa,
+                                row.sender_id if state.options else None)
         return Verdict(text=for_rasa)

@@ -6,6 +6,12 @@ expired (the instance processing it died). On Postgres the claim reads that row 
 `FOR UPDATE SKIP LOCKED`, so instances sharing the inbox never wait on each other, only while it is still
 unfinished (a row finished since the subquery's snapshot is not claimed again), and the update is
 conditional on the row being unchanged (attempts doubles as a version), so a claim is taken once.
+
+Round trips (issue 13): on Postgres each method is ONE statement on the autocommit engine
+(`database.autocommit_engine`): `accept` inserts the row, upserts the sender and NOTIFYs in one statement
+(durable when it returns, before the webhook's 200); `claim_next` locks, claims and reads what the turn
+needs (the sender's state, the rate-limit count, whether more messages wait) in one statement too.
+SQLite (the embedded default) runs the same steps as separate statements in a transaction.
 """
 
 from __future__ import annotations
@@ -20,7 +26,10 @@ from sqlalchemy.engine import Engine
 
 from connectors.whatsapp.inbound import InboundMessage
 from connectors.whatsapp.inbox_notify import notify as notify_inbox
+from connectors.whatsapp.options import Option
+from connectors.whatsapp.sender_store import SenderState
 from connectors.whatsapp.tables import (
+    INBOX_NOTIFY_CHANNEL,
     PENDING,
     PROACTIVE_PREFIX,
     PROCESSING,
@@ -30,6 +39,58 @@ from connectors.whatsapp.tables import (
     senders,
     utcnow,
 )
+from rasa_project.conversation_log.database import autocommit_engine
+
+_ACCEPT = """
+WITH ins AS (
+  INSERT INTO whatsapp_inbox (message_sid, sender_id, received_at, body, metadata, public_base_url, status, attempts)
+  VALUES (:message_sid, :sender_id, :now, :body, :metadata, :public_base_url, 'pending', 0)
+  ON CONFLICT (message_sid) DO NOTHING
+  RETURNING id, sender_id),
+up AS (
+  INSERT INTO whatsapp_senders (sender_id, profile_name, opted_out, last_inbound_at, medium)
+  SELECT sender_id, :profile_name, false, :now, :medium FROM ins
+  ON CONFLICT (sender_id) DO UPDATE SET profile_name = EXCLUDED.profile_name, last_inbound_at = :now,
+    medium = :medium, undeliverable_at = NULL, undeliverable_code = NULL)
+SELECT id{notify} FROM ins
+"""
+
+_CLAIM = sa.text("""
+WITH oldest AS (
+  SELECT * FROM whatsapp_inbox
+  WHERE id = (SELECT min(id) FROM whatsapp_inbox WHERE sender_id = :sender_id AND status IN ('pending', 'processing'))
+    AND status IN ('pending', 'processing')
+  FOR UPDATE SKIP LOCKED),
+claimed AS (
+  UPDATE whatsapp_inbox AS i
+  SET status = 'processing', lease_owner = :owner, lease_until = :until, attempts = o.attempts + 1
+  FROM oldest AS o
+  WHERE i.id = o.id
+    AND ((o.status = 'pending' AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= :now))
+      OR (o.status = 'processing' AND (o.lease_until IS NULL OR o.lease_until <= :now)))
+  RETURNING i.id)
+SELECT o.*, EXISTS (SELECT 1 FROM claimed) AS claimed, s.sender_id AS s_sender_id, s.opted_out AS s_opted_out,
+  s.last_buttons AS s_last_buttons, s.rate_limit_notified_at AS s_rate_limit_notified_at,
+  (SELECT count(*) FROM whatsapp_inbox AS r
+   WHERE r.sender_id = o.sender_id AND r.id < o.id AND r.received_at > o.received_at - make_interval(secs => :window)
+     AND r.message_sid NOT LIKE :proactive) AS recent,
+  EXISTS (SELECT 1 FROM whatsapp_inbox AS m
+          WHERE m.sender_id = o.sender_id AND m.id > o.id AND m.status IN ('pending', 'processing')) AS more
+FROM oldest AS o LEFT JOIN whatsapp_senders AS s ON s.sender_id = o.sender_id
+""")
+
+_BOT_TEXT_CLEARING_OPTIONS = sa.text("""
+WITH b AS (UPDATE whatsapp_inbox SET bot_text = :bot_text WHERE id = :id AND lease_owner = :owner)
+UPDATE whatsapp_senders SET last_buttons = NULL WHERE sender_id = :sender_id
+""")
+
+
+@dataclass(frozen=True)
+class ClaimContext:
+    """What the claim statement read for the turn, so the turn does not ask again."""
+
+    sender: SenderState  # the gate's state: opt-out, the options last sent, the rate-limit notice
+    recent: Optional[int]  # the client's messages in the rate-limit window before this one (None: not read)
 
 
 @dataclass(frozen=True)
@@ -44,6 +105,7 @@ class InboxRow:
     status: str
     attempts: int
     bot_text: Optional[str]
+    context: Optional[ClaimContext] = None  # what the claim read along (Postgres); None: ask the stores
 
     @classmethod
     def from_row(cls, row: Any) -> InboxRow:
@@ -57,6 +119,15 @@ class InboxRow:
 class Claim:
     row: Optional[InboxRow]  # claimed for us, or None
     retry_in: Optional[float] = None  # the sender's oldest message is in backoff for this long
+    more: bool = True  # other unfinished messages of the sender wait behind this one (True: unknown)
+
+
+def _context(m: Any, sender_id: str) -> ClaimContext:
+    if m["s_sender_id"] is None:
+        return ClaimContext(SenderState(sender_id, False, [], None), m["recent"])
+    options = [Option(o["title"], o["payload"]) for o in json.loads(m["s_last_buttons"] or "[]")]
+    return ClaimContext(
+        SenderState(sender_id, bool(m["s_opted_out"]), options, m["s_rate_limit_notified_at"]), m["recent"])
 
 
 class InboxStore:
@@ -66,12 +137,27 @@ class InboxStore:
         self.engine = engine
         self.is_postgres = engine.dialect.name == "postgresql"
         self.notify = notify and self.is_postgres
+        self._accept = sa.text(_ACCEPT.format(
+            notify=", pg_notify(:channel, sender_id)" if self.notify else ""))
 
+
+    @property
+    def autocommit(self) -> Engine:
+        """`engine`'s autocommit sibling (`database.autocommit_engine`): one statement, one round trip."""
+        return autocommit_engine(self.engine)
     def accept(self, message: InboundMessage, public_base_url: str) -> Optional[int]:
         """Store a new message; its id, or None when this MessageSid was accepted before."""
         now = utcnow()
+        metadata = json.dumps(message.metadata, ensure_ascii=False)
+        if self.is_postgres:
+            with self.autocommit.connect() as conn:
+                inserted = conn.execute(self._accept, dict(
+                    message_sid=message.message_sid, sender_id=message.sender_id, now=now, body=message.text,
+                    metadata=metadata, public_base_url=public_base_url, profile_name=message.profile_name,
+                    medium=message.medium, channel=INBOX_NOTIFY_CHANNEL)).scalar()
+            return None if inserted is None else int(inserted)
         values = dict(message_sid=message.message_sid, sender_id=message.sender_id, received_at=now,
-                      body=message.text, metadata=json.dumps(message.metadata, ensure_ascii=False),
+                      body=message.text, metadata=metadata,
                       public_base_url=public_base_url, status=PENDING, attempts=0)
         with self.engine.begin() as conn:
             stmt = dialect_insert(self.engine, inbox).values(**values)
@@ -95,8 +181,13 @@ class InboxStore:
                 notify_inbox(conn, message.sender_id)
             return int(inserted)
 
-    def claim_next(self, sender_id: str, owner: str, lease_seconds: float) -> Claim:
+    def claim_next(self, sender_id: str, owner: str, lease_seconds: float,
+                   recent_window: Optional[float] = None) -> Claim:
+        """The sender's oldest unfinished message, claimed for `owner`, or why not. `recent_window`: on
+        Postgres the claim also counts the client's messages in this many seconds before it (rate limit)."""
         now = utcnow()
+        if self.is_postgres:
+            return self._claim_postgres(sender_id, owner, lease_seconds, recent_window, now)
         oldest = (sa.select(sa.func.min(inbox.c.id))
                   .where(inbox.c.sender_id == sender_id, inbox.c.status.in_(UNFINISHED))
                   .scalar_subquery())
@@ -126,30 +217,63 @@ class InboxStore:
                 return Claim(None)
         return Claim(InboxRow(**{**row.__dict__, "status": PROCESSING, "attempts": row.attempts + 1}))
 
+    def _claim_postgres(self, sender_id: str, owner: str, lease_seconds: float, recent_window: Optional[float],
+                        now: datetime) -> Claim:
+        with self.autocommit.connect() as conn:
+            found = conn.execute(_CLAIM, dict(
+                sender_id=sender_id, owner=owner, until=now + timedelta(seconds=lease_seconds), now=now,
+                window=float(recent_window or 0.0), proactive=PROACTIVE_PREFIX + "%")).first()
+        if found is None:
+            return Claim(None, more=False)
+        m = found._mapping
+        more = bool(m["more"])
+        if not m["claimed"]:
+            if m["status"] == PENDING and m["next_attempt_at"] is not None and m["next_attempt_at"] > now:
+                return Claim(None, (m["next_attempt_at"] - now).total_seconds(), more=more)
+            return Claim(None, more=more)  # another worker holds it; order means we wait
+        context = _context(m, m["sender_id"])
+        if recent_window is None:
+            context = ClaimContext(context.sender, None)
+        row = InboxRow.from_row(found)
+        return Claim(InboxRow(**{**row.__dict__, "status": PROCESSING, "attempts": row.attempts + 1,
+                                 "context": context}), more=more)
+
     def renew_lease(self, row_id: int, owner: str, lease_seconds: float) -> bool:
-        with self.engine.begin() as conn:
+        with self.autocommit.begin() as conn:
             result = conn.execute(
                 inbox.update().where(inbox.c.id == row_id, inbox.c.lease_owner == owner,
                                      inbox.c.status == PROCESSING)
                 .values(lease_until=utcnow() + timedelta(seconds=lease_seconds)))
             return result.rowcount == 1
 
-    def set_bot_text(self, row_id: int, owner: str, bot_text: str) -> None:
-        with self.engine.begin() as conn:
+    def set_bot_text(self, row_id: int, owner: str, bot_text: str, clear_options_of: Optional[str] = None) -> None:
+        """What Rasa receives for this row; `clear_options_of`: that sender's stored options are forgotten in
+        the same statement (they were used to map this reply)."""
+        if clear_options_of is not None and self.is_postgres:
+            with self.autocommit.connect() as conn:
+                conn.execute(_BOT_TEXT_CLEARING_OPTIONS, dict(bot_text=bot_text, id=row_id, owner=owner,
+                                                              sender_id=clear_options_of))
+            return
+        with self.autocommit.begin() as conn:
             conn.execute(inbox.update().where(inbox.c.id == row_id, inbox.c.lease_owner == owner)
                          .values(bot_text=bot_text))
+            if clear_options_of is not None:
+                conn.execute(senders.update().where(senders.c.sender_id == clear_options_of)
+                             .values(last_buttons=None))
 
     def finish(self, row_id: int, owner: str, status: str, error: Optional[str] = None) -> bool:
         """Final status (done, failed, rate_limited, opted_out); False when our lease was lost."""
-        with self.engine.begin() as conn:
-            result = conn.execute(
-                inbox.update().where(inbox.c.id == row_id, inbox.c.lease_owner == owner)
-                .values(status=status, lease_owner=None, lease_until=None, processed_at=utcnow(),
-                        last_error=error))
-            return result.rowcount == 1
+        with self.autocommit.begin() as conn:
+            return conn.execute(self.finish_statement(row_id, owner, status, error)).rowcount == 1
+
+    @staticmethod
+    def finish_statement(row_id: int, owner: str, status: str, error: Optional[str] = None) -> sa.sql.Update:
+        """`finish`'s one UPDATE (the turn's tracker save runs it too: `save_along.py`)."""
+        return (inbox.update().where(inbox.c.id == row_id, inbox.c.lease_owner == owner)
+                .values(status=status, lease_owner=None, lease_until=None, processed_at=utcnow(), last_error=error))
 
     def retry_later(self, row_id: int, owner: str, error: str, delay_seconds: float) -> bool:
-        with self.engine.begin() as conn:
+        with self.autocommit.begin() as conn:
             result = conn.execute(
                 inbox.update().where(inbox.c.id == row_id, inbox.c.lease_owner == owner)
                 .values(status=PENDING, lease_owner=None, lease_until=None, last_error=error,
@@ -158,7 +282,7 @@ class InboxStore:
 
     def release(self, row_id: int, owner: str) -> None:
         """Give a claimed row back untouched (shutdown): pending again, the attempt not counted."""
-        with self.engine.begin() as conn:
+        with self.autocommit.begin() as conn:
             conn.execute(
                 inbox.update().where(inbox.c.id == row_id, inbox.c.lease_owner == owner,
                                      inbox.c.status == PROCESSING)
@@ -178,18 +302,18 @@ class InboxStore:
                                        older.c.status.in_(UNFINISHED))
         query = (sa.select(inbox.c.sender_id).where(ready, is_oldest)
                  .group_by(inbox.c.sender_id).limit(limit))
-        with self.engine.connect() as conn:
+        with self.autocommit.connect() as conn:
             return [r[0] for r in conn.execute(query)]
 
     def backlog(self) -> int:
-        with self.engine.connect() as conn:
+        with self.autocommit.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(inbox)
                                     .where(inbox.c.status.in_(UNFINISHED))).scalar() or 0)
 
     def count_recent(self, sender_id: str, before_id: int, since: datetime) -> int:
         """Messages of `sender_id` received after `since` and accepted before row `before_id` (the
         bot's own proactive rows are not the client writing)."""
-        with self.engine.connect() as conn:
+        with self.autocommit.connect() as conn:
             return int(conn.execute(
                 sa.select(sa.func.count()).select_from(inbox)
                 .where(inbox.c.sender_id == sender_id, inbox.c.id < before_id, inbox.c.received_at > since,

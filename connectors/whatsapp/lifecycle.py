@@ -137,7 +137,9 @@ class ChannelRuntime:
 
     def wake(self, sender_id: str) -> None:
         """A message of `sender_id` was stored here: this process's worker drains it now (rasa role). An
-        ingress has no worker: its insert's NOTIFY wakes the Rasa processes."""
+        ingress has no worker: its insert's NOTIFY wakes the Rasa processes. While this process's listener
+        is connected, the insert's NOTIFY wakes this worker too, so it is not woken twice (a second wake-up
+        would cost the drain one more claim)."""
         worker = self.opened.worker
         if worker is not None:
             worker.wake(sender_id)

@@ -6,6 +6,9 @@ status only moves forward by `STATUS_RANK`, and a SID recorded late picks up cal
 A message that may go as a template (docs/whatsapp-window.md) keeps the template's name and variables:
 `offered` while it went free-form, `sent` when it went as the template, `retried` once its one retry
 after a 63016 was claimed (a conditional update, so duplicate callbacks retry once).
+
+Each method is one statement on the autocommit engine (`database.autocommit_engine`): one round trip. A
+status callback (append the event, move the row forward) is one statement on Postgres too (a CTE).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from sqlalchemy.engine import Engine
 from connectors.whatsapp.delivery_rules import TemplateRef
 from connectors.whatsapp.retried_turn import EarlierReply
 from connectors.whatsapp.tables import outbound, status_events, utcnow
+from rasa_project.conversation_log.database import autocommit_engine
 
 OFFERED, SENT_AS_TEMPLATE, RETRIED = "offered", "sent", "retried"  # template_state
 
@@ -45,16 +49,49 @@ def _rank(status: Optional[str]) -> int:
     return STATUS_RANK.get(status or "", 0)
 
 
+def _rank_sql(column: sa.ColumnElement) -> sa.ColumnElement:
+    """`STATUS_RANK` in SQL (unknown statuses rank 0, as `_rank`)."""
+    return sa.case(STATUS_RANK, value=column, else_=0)
+
+
+def _furthest_seen(twilio_sid: str) -> sa.Subquery:
+    """The callback already seen for a SID that a late `record_accepted` must keep: the furthest along, the
+    latest of equals (what replaying them in id order by `_rank` gives)."""
+    rank = _rank_sql(status_events.c.status)
+    return (sa.select(status_events.c.status, status_events.c.error_code, rank.label("rank"))
+            .where(status_events.c.twilio_sid == twilio_sid)
+            .order_by(rank.desc(), status_events.c.id.desc()).limit(1).subquery())
+
+
+_RECORD_STATUS = sa.text("""
+WITH ev AS (
+  INSERT INTO whatsapp_status_events (twilio_sid, status, error_code, received_at)
+  VALUES (:sid, :status, :error_code, :now)),
+cur AS (SELECT id, status FROM whatsapp_outbound WHERE twilio_sid = :sid),
+up AS (
+  UPDATE whatsapp_outbound AS o
+  SET status = :status, updated_at = :now, error_code = COALESCE(:error_code, o.error_code)
+  FROM cur WHERE o.id = cur.id AND :rank >= (CASE cur.status {ranks} ELSE 0 END))
+SELECT count(*) FROM cur
+""".format(ranks=" ".join(f"WHEN '{name}' THEN {rank}" for name, rank in STATUS_RANK.items())))
+
+
 class OutboundStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.is_postgres = engine.dialect.name == "postgresql"
 
+
+    @property
+    def autocommit(self) -> Engine:
+        """`engine`'s autocommit sibling (`database.autocommit_engine`): one statement, one round trip."""
+        return autocommit_engine(self.engine)
     def create(self, sender_id: str, inbox_id: Optional[int], kind: str, body: Optional[str],
                media_url: Optional[str], status: str = "sending", error_message: Optional[str] = None,
                reply_index: Optional[int] = None, template: Optional[TemplateRef] = None,
                template_state: Optional[str] = None) -> int:
         now = utcnow()
-        with self.engine.begin() as conn:
+        with self.autocommit.begin() as conn:
             result = conn.execute(outbound.insert().values(
                 sender_id=sender_id, inbox_id=inbox_id, kind=kind, body=body, media_url=media_url,
                 status=status, error_message=error_message, attempts=0, created_at=now, updated_at=now,
@@ -64,12 +101,12 @@ class OutboundStore:
             return int(result.inserted_primary_key[0])
 
     def by_sid(self, twilio_sid: str) -> Optional[OutboundRow]:
-        with self.engine.connect() as conn:
+        with self.autocommit.connect() as conn:
             row = conn.execute(sa.select(outbound).where(outbound.c.twilio_sid == twilio_sid)).first()
         return self._row(row)
 
     def by_id(self, row_id: int) -> Optional[OutboundRow]:
-        with self.engine.connect() as conn:
+        with self.autocommit.connect() as conn:
             row = conn.execute(sa.select(outbound).where(outbound.c.id == row_id)).first()
         return self._row(row)
 
@@ -83,7 +120,7 @@ class OutboundStore:
 
     def claim_template_retry(self, row_id: int) -> bool:
         """True once per row that went free-form with a template offered: its one retry is ours."""
-        with self.engine.begin() as conn:
+        with self.autocommit.begin() as conn:
             result = conn.execute(outbound.update().where(outbound.c.id == row_id,
                                                           outbound.c.template_state == OFFERED)
                                   .values(template_state=RETRIED, updated_at=utcnow()))
@@ -91,14 +128,14 @@ class OutboundStore:
 
     def has_template_for(self, inbox_id: int, name: str) -> bool:
         """Did a reply of this inbound message already go as template `name` (the late-turn follow-up)?"""
-        with self.engine.connect() as conn:
+        with self.autocommit.connect() as conn:
             return conn.execute(sa.select(outbound.c.id).where(
                 outbound.c.inbox_id == inbox_id, outbound.c.template_name == name,
                 outbound.c.template_state == SENT_AS_TEMPLATE).limit(1)).first() is not None
 
     def earlier_replies(self, inbox_id: int) -> Dict[int, EarlierReply]:
         """Per reply position of this inbound message, the latest row earlier attempts left."""
-        with self.engine.connect() as conn:
+        with self.autocommit.connect() as conn:
             rows = conn.execute(
                 sa.select(outbound.c.id, outbound.c.reply_index, outbound.c.body, outbound.c.status,
                           outbound.c.twilio_sid, outbound.c.created_at)
@@ -113,40 +150,36 @@ class OutboundStore:
         wanted = list(sids)
         if not wanted:
             return set()
-        with self.engine.connect() as conn:
+        with self.autocommit.connect() as conn:
             return set(conn.execute(sa.select(outbound.c.twilio_sid).where(outbound.c.twilio_sid.in_(wanted)))
                        .scalars())
 
     def mark_interrupted(self, row_id: int) -> None:
         """A send cut by a crash and not found at Twilio: superseded by the retry's own row."""
-        with self.engine.begin() as conn:
+        with self.autocommit.begin() as conn:
             conn.execute(outbound.update().where(outbound.c.id == row_id, outbound.c.status == "sending").values(
                 status="interrupted", error_message="send interrupted by a stopped worker; not found at "
                                                     "Twilio, sent again by the retry", updated_at=utcnow()))
 
     def record_attempt(self, row_id: int, attempts: int, error_code: Optional[int] = None,
                        error_message: Optional[str] = None) -> None:
-        with self.engine.begin() as conn:
+        with self.autocommit.begin() as conn:
             conn.execute(outbound.update().where(outbound.c.id == row_id).values(
                 attempts=attempts, error_code=error_code, error_message=error_message, updated_at=utcnow()))
 
     def record_accepted(self, row_id: int, twilio_sid: str, status: str, attempts: int) -> None:
-        """Twilio accepted the message; callbacks that beat us here win if they are further along."""
-        with self.engine.begin() as conn:
-            seen = conn.execute(
-                sa.select(status_events.c.status, status_events.c.error_code)
-                .where(status_events.c.twilio_sid == twilio_sid).order_by(status_events.c.id)
-            ).all()
-            error_code = None
-            for event_status, event_error in seen:
-                if _rank(event_status) >= _rank(status):
-                    status, error_code = event_status, event_error
+        """Twilio accepted the message; callbacks that beat us here win if they are further along (one
+        statement: the furthest callback already seen is read in it)."""
+        furthest = _furthest_seen(twilio_sid)
+        beaten = sa.select(furthest.c.rank).scalar_subquery() >= _rank(status)
+        with self.autocommit.begin() as conn:
             conn.execute(outbound.update().where(outbound.c.id == row_id).values(
-                twilio_sid=twilio_sid, status=status, attempts=attempts, error_code=error_code,
-                error_message=None, updated_at=utcnow()))
+                twilio_sid=twilio_sid, attempts=attempts, error_message=None, updated_at=utcnow(),
+                status=sa.case((beaten, sa.select(furthest.c.status).scalar_subquery()), else_=status),
+                error_code=sa.case((beaten, sa.select(furthest.c.error_code).scalar_subquery()), else_=None)))
 
     def record_failed(self, row_id: int, attempts: int, error_code: Optional[int], error_message: str) -> None:
-        with self.engine.begin() as conn:
+        with self.autocommit.begin() as conn:
             conn.execute(outbound.update().where(outbound.c.id == row_id).values(
                 status="failed", attempts=attempts, error_code=error_code, error_message=error_message,
                 updated_at=utcnow()))
@@ -154,6 +187,10 @@ class OutboundStore:
     def record_status(self, twilio_sid: str, status: str, error_code: Optional[int]) -> bool:
         """Append the callback; move the outbound row forward. False when no row has this SID (yet)."""
         now = utcnow()
+        if self.is_postgres:
+            with self.autocommit.connect() as conn:
+                return bool(conn.execute(_RECORD_STATUS, dict(sid=twilio_sid, status=status, error_code=error_code,
+                                                              now=now, rank=_rank(status))).scalar())
         with self.engine.begin() as conn:
             conn.execute(status_events.insert().values(
                 twilio_sid=twilio_sid, status=status, error_code=error_code, received_at=now))

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from connectors.whatsapp.options import Option
 from connectors.whatsapp.tables import dialect_insert, senders, utcnow
+from rasa_project.conversation_log.database import autocommit_engine
 from rasa_project.phones import SMS, WHATSAPP
 
 
@@ -42,14 +43,20 @@ class Recipient:
 
 class SenderStore:
     def __init__(self, engine: Engine) -> None:
+        """Every method is one statement: on the autocommit engine (`database.autocommit_engine`)."""
         self.engine = engine
 
+
+    @property
+    def autocommit(self) -> Engine:
+        """`engine`'s autocommit sibling (`database.autocommit_engine`): one statement, one round trip."""
+        return autocommit_engine(self.engine)
     def _upsert(self, conn: sa.engine.Connection, sender_id: str, **values: object) -> None:
         stmt = dialect_insert(self.engine, senders).values({"opted_out": False, **values, "sender_id": sender_id})
         conn.execute(stmt.on_conflict_do_update(index_elements=["sender_id"], set_=values))
 
     def get(self, sender_id: str) -> SenderState:
-        with self.engine.connect() as conn:
+        with self.autocommit.connect() as conn:
             row = conn.execute(sa.select(senders).where(senders.c.sender_id == sender_id)).first()
         if row is None:
             return SenderState(sender_id, False, [], None)
@@ -59,7 +66,7 @@ class SenderStore:
 
     def recipient(self, sender_id: str) -> Recipient:
         """The client's delivery state; an unknown client never wrote (outside the window, WhatsApp)."""
-        with self.engine.connect() as conn:
+        with self.autocommit.connect() as conn:
             row = conn.execute(sa.select(senders.c.opted_out, senders.c.medium, senders.c.last_inbound_at,
                                          senders.c.undeliverable_code, senders.c.profile_name)
                                .where(senders.c.sender_id == sender_id)).first()
@@ -73,39 +80,39 @@ class SenderStore:
 
         Proactive senders (reminders, waitlist) ask before queueing anything: the mark means Twilio said
         this number cannot get our messages; it is cleared when the client writes again."""
-        with self.engine.connect() as conn:
+        with self.autocommit.connect() as conn:
             value = conn.execute(sa.select(senders.c.undeliverable_code)
                                  .where(senders.c.sender_id == sender_id)).scalar()
         return int(value) if value is not None else None
 
     def mark_undeliverable(self, sender_id: str, code: int) -> None:
-        with self.engine.begin() as conn:
+        with self.autocommit.begin() as conn:
             self._upsert(conn, sender_id, undeliverable_at=utcnow(), undeliverable_code=code)
 
     def is_opted_out(self, sender_id: str) -> bool:
-        with self.engine.connect() as conn:
+        with self.autocommit.connect() as conn:
             value = conn.execute(sa.select(senders.c.opted_out).where(senders.c.sender_id == sender_id)).scalar()
         return bool(value)
 
     def set_opted_out(self, sender_id: str, opted_out: bool) -> None:
-        with self.engine.begin() as conn:
+        with self.autocommit.begin() as conn:
             self._upsert(conn, sender_id, opted_out=opted_out, opted_out_at=utcnow() if opted_out else None,
                          last_buttons=None)
 
     def store_options(self, sender_id: str, options: List[Option]) -> None:
-        with self.engine.begin() as conn:
+        with self.autocommit.begin() as conn:
             self._upsert(conn, sender_id, last_buttons=json.dumps([o.as_dict() for o in options],
                                                                   ensure_ascii=False))
 
     def clear_options(self, sender_id: str) -> None:
-        with self.engine.begin() as conn:
+        with self.autocommit.begin() as conn:
             conn.execute(senders.update().where(senders.c.sender_id == sender_id).values(last_buttons=None))
 
     def take_rate_limit_notice(self, sender_id: str, window_seconds: float) -> bool:
         """True (and recorded) when no rate-limit notice went to this sender within the window."""
         now = utcnow()
         cutoff = now - timedelta(seconds=window_seconds)
-        with self.engine.begin() as conn:
+        with self.autocommit.begin() as conn:
             result = conn.execute(
                 senders.update()
                 .where(senders.c.sender_id == sender_id,

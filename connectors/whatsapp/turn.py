@@ -19,6 +19,7 @@ from typing import Any, Awaitable, Callable, Optional
 
 import sqlalchemy as sa
 from rasa.core.channels.channel import UserMessage
+from rasa.core.lock_store import InMemoryLockStore
 
 from connectors.whatsapp.gate import ChannelGate
 from connectors.whatsapp.inbound import MEDIA_PAYLOAD
@@ -33,6 +34,7 @@ from connectors.whatsapp.sender_store import SenderStore
 from connectors.whatsapp.tables import DONE, FAILED, OPTED_OUT
 from connectors.whatsapp.voice import voice_media, voice_metadata, voice_text
 from rasa_project.backoff import backoff_delay
+from rasa_project.conversation_log.save_along import SaveAlong, saving_along
 from rasa_project.handoff.store import HandoffStore
 from rasa_project.handoff.tables import HUMAN
 from rasa_project.metrics import TURN_LATENCY, TURNS
@@ -95,7 +97,8 @@ class TurnProcessor:
                 logger.warning("Inbox message %d: lease could not be renewed (taken over)", row_id)
                 return
 
-    async def process(self, row: InboxRow) -> None:
+    async def process(self, row: InboxRow) -> bool:
+        """True when the row got its final status (done, failed...); False when it waits for a retry."""
         started = time.monotonic()
         max_attempts = max(1, self.settings.inbox_max_attempts)
         if row.attempts > max_attempts:
@@ -103,18 +106,19 @@ class TurnProcessor:
             logger.error("Inbox message %d from %s failed: its lease expired %d times (worker died mid-turn)",
                          row.id, row.sender_id, row.attempts - 1)
             await self._finish(row, FAILED, "LeaseExpired: processing never finished")
-            return
+            return True
         heartbeat = asyncio.create_task(self._keep_lease(row.id))
+        along: Optional[SaveAlong] = None
         try:
             retry = await RetriedTurn.load(self.outbound, row.id, row.attempts)
             output = self._output(row, retry)
             metadata = dict(row.metadata)
             request = request_of(row.sender_id, row.metadata)
             if request is not None:
-                status = await self._proactive(request, output)
+                status = await self._proactive(request, output, row)
                 await self._finish(row, status)
                 TURNS.labels(outcome="ok" if status == DONE else "skipped").inc()
-                return
+                return True
             if row.bot_text is None:
                 voice = await voice_text(row.metadata, self.transcriber, text=row.body)
                 metadata.update(voice_metadata(voice))
@@ -124,7 +128,7 @@ class TurnProcessor:
                         await self._output(row, retry, verdict.notice_kind).send_one(
                             row.sender_id, verdict.notice, allow_opted_out=True)
                     await self._finish(row, verdict.status)
-                    return
+                    return True
                 bot_text: Optional[str] = verdict.text
                 transcript = voice.transcript
             else:
@@ -142,28 +146,51 @@ class TurnProcessor:
                 if transcript is not None and not await self._handed_off(row.sender_id):
                     # the first reply shows what was understood (reply 0 on a retry too)
                     await output.send_one(row.sender_id, VOICE_ECHO.format(transcript))
-                await self.on_new_message(UserMessage(bot_text, output, row.sender_id, input_channel=CHANNEL_NAME,
-                                                      message_id=row.message_sid, metadata=metadata))
+                message = UserMessage(bot_text, output, row.sender_id, input_channel=CHANNEL_NAME,
+                                      message_id=row.message_sid, metadata=metadata)
+                if self._lock_is_local():  # the tracker save that logs the turn marks the row done with it
+                    along = SaveAlong(row.message_sid, lambda: self.inbox.finish_statement(row.id, self.owner, DONE))
+                    with saving_along(along):
+                        await self.on_new_message(message)
+                else:
+                    await self.on_new_message(message)
         except UnknownIntent as exc:  # a producer's mistake: retrying cannot help
             logger.error("Proactive message %d for %s failed: %s", row.id, row.sender_id, exc)
             TURNS.labels(outcome="failed").inc()
             await self._finish(row, FAILED, f"UnknownIntent: {exc}")
-            return
+            return True
         except asyncio.CancelledError:
             await asyncio.shield(asyncio.to_thread(self.inbox.release, row.id, self.owner))
             raise
         except Exception as exc:  # any failure of the turn: logged with its type, counted, retried
-            await self._failed(row, exc, max_attempts)
-            return
+            return await self._failed(row, exc, max_attempts)
         finally:
             heartbeat.cancel()
-        await self._finish(row, DONE)
+        if along is None or along.applied is None:
+            await self._finish(row, DONE)
+        elif not along.applied:
+            logger.warning("Inbox message %d: lease lost before it could be marked %s", row.id, DONE)
         TURNS.labels(outcome="ok").inc()
         TURN_LATENCY.observe(time.monotonic() - started)
+        return True
 
-    async def _proactive(self, request: ProactiveMessage, output: WhatsAppOutput) -> str:
+    def _lock_is_local(self) -> bool:
+        """May the finish ride along with the tracker save? Only when Rasa's lock store is this process's
+        own: then the sender's next message is claimed by this drain after Rasa released its lock. With a
+        shared lock store (Redis, several instances) a row marked done inside Rasa's turn lets another
+        instance start the sender's next turn while this one still holds the lock (seen to stall the
+        Redis lock store in tests/scale/test_faults.py), so the row is finished after the turn instead."""
+        agent = self.agent()
+        store = getattr(agent, "lock_store", None)
+        return store is None or isinstance(store, InMemoryLockStore)
+
+    async def _proactive(self, request: ProactiveMessage, output: WhatsAppOutput, row: InboxRow) -> str:
         """A reminder or an offer (`proactive.py`): Rasa's external event, unless the client opted out."""
-        if await asyncio.to_thread(self.senders.is_opted_out, request.sender_id):
+        if row.context is not None:
+            opted_out = row.context.sender.opted_out  # read by the claim
+        else:
+            opted_out = await asyncio.to_thread(self.senders.is_opted_out, request.sender_id)
+        if opted_out:
             logger.info("Proactive message %s not sent: %s opted out", request.key, request.sender_id)
             return OPTED_OUT
         agent = self.agent()
@@ -180,16 +207,17 @@ class TurnProcessor:
             return False
         return await asyncio.to_thread(self.handoffs.state, sender_id) == HUMAN
 
-    async def _failed(self, row: InboxRow, exc: Exception, max_attempts: int) -> None:
+    async def _failed(self, row: InboxRow, exc: Exception, max_attempts: int) -> bool:
         error = f"{type(exc).__name__}: {exc}"[:2000]
         if row.attempts >= max_attempts:
             TURNS.labels(outcome="failed").inc()
             logger.error("Inbox message %d from %s failed after %d attempts: %s", row.id, row.sender_id,
                          row.attempts, error, exc_info=exc)
             await self._finish(row, FAILED, error)
-            return
+            return True
         delay = backoff_delay(row.attempts, self.settings.inbox_retry_base_seconds, MAX_RETRY_DELAY_SECONDS)
         TURNS.labels(outcome="retried").inc()
         logger.warning("Inbox message %d from %s: turn failed (attempt %d/%d, %s); retrying in %.1fs",
                        row.id, row.sender_id, row.attempts, max_attempts, error, delay)
         await asyncio.to_thread(self.inbox.retry_later, row.id, self.owner, error, delay)
+        return False

@@ -32,6 +32,10 @@ from rasa_project.phones import WHATSAPP_PREFIX, normalize_e164
 from rasa_project.settings import TWILIO_DEFAULT_API_BASE_URL, Settings
 
 logger = logging.getLogger(__name__)
+# twilio's HTTP client logs every request and response at INFO, the client's number and message text
+# included (PII in the log, and CPU on every send): its own logger here, warnings only
+http_logger = logging.getLogger(f"{__name__}.http")
+http_logger.setLevel(logging.WARNING)
 
 
 # How far back (and how many of the recipient's messages) a lookup of an interrupted send goes.
@@ -72,7 +76,7 @@ class TwilioClient:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        http_client = AsyncTwilioHttpClient(pool_connections=False)
+        http_client = AsyncTwilioHttpClient(pool_connections=False, logger=http_logger)
         http_client.session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=settings.twilio_timeout_seconds))
         self._http_client = http_client

@@ -55,7 +55,8 @@ class InboxWorker:
             while not self._stopping:
                 seen = self._wakeups.get(sender_id, 0)
                 claim = await asyncio.to_thread(self.inbox.claim_next, sender_id, self.owner,
-                                                self.settings.inbox_lease_seconds)
+                                                self.settings.inbox_lease_seconds,
+                                                self.settings.rate_limit_window_seconds)
                 if claim.row is not None:
                     await self.processor.process(claim.row)
                     continue

@@ -5,14 +5,22 @@ pre-pings and recycles; and a wrong host must fail start-up fast rather than han
 SQL store retries forever with `sleep(5)`). A Rasa process has several users of the one database
 (the tracker store, the WhatsApp channel, the health check): `shared_engine` gives them one engine
 and one connection pool per URL, checked once and migrated once.
+
+Single statements (most of the channel's writes, every read) go through `autocommit_engine(engine)`: a
+second pool on the same URL whose connections are in autocommit from the start, so a statement costs one
+round trip (no BEGIN, no COMMIT; a data-modifying CTE is still one atomic statement). Its connections are
+never toggled per checkout (isolation set once, at connect), and instead of pre-ping's `SELECT 1` a
+checkout only asks the socket whether the server closed it (a restart, a terminated backend).
 """
 
 from __future__ import annotations
 
 import logging
+import select
 import threading
+import weakref
 from pathlib import Path
-from typing import Dict
+from typing import Any, Dict
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
@@ -24,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 _shared: Dict[str, Engine] = {}
 _shared_lock = threading.Lock()
+_autocommit: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -47,6 +56,47 @@ def create_log_engine(url: str, settings: Settings) -> Engine:
             connect_args={"connect_timeout": 5},
         )
     return sa.create_engine(parsed, **kwargs)
+
+
+def _closed_by_server(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """Checkout check without a round trip: an idle connection's socket is readable only when the server
+    sent something unasked (its closing notice) or closed it; SQLAlchemy then takes a fresh connection."""
+    if getattr(dbapi_connection, "closed", 0):
+        raise sa.exc.DisconnectionError("connection closed")
+    poller = select.poll()
+    poller.register(dbapi_connection.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+    if poller.poll(0):
+        raise sa.exc.DisconnectionError("the server closed the connection or sent an unasked message")
+
+
+def autocommit_engine(engine: Engine) -> Engine:
+    """The autocommit sibling of `engine` (module docstring), created once; `engine` itself for SQLite.
+
+    Disposing `engine` disposes it too."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    sibling = _autocommit.get(engine)
+    if sibling is not None:
+        return sibling
+    with _shared_lock:
+        sibling = _autocommit.get(engine)
+        if sibling is None:
+            pool = engine.pool
+            size = pool.size() if isinstance(pool, sa.pool.QueuePool) else 5
+            overflow = max(0, getattr(pool, "_max_overflow", 10))
+            sibling = sa.create_engine(
+                engine.url, future=True, isolation_level="AUTOCOMMIT", pool_pre_ping=False,
+                pool_reset_on_return=None,  # no transaction is ever open: nothing to roll back
+                # every connection it ever needed stays: an overflow connection closed at check-in (the
+                # default) is a new connection and its set-up, in CPU, at the next burst
+                pool_size=size + overflow, max_overflow=overflow,
+                pool_recycle=getattr(pool, "_recycle", -1),
+                connect_args={"connect_timeout": 5},
+            )
+            sa.event.listen(sibling, "checkout", _closed_by_server)
+            sa.event.listen(engine, "engine_disposed", lambda _: sibling.dispose())
+            _autocommit[engine] = sibling
+        return sibling
 
 
 def check_reachable(engine: Engine) -> None:

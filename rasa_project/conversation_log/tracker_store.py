@@ -15,6 +15,9 @@ Differences from `rasa.core.tracker_store.SQLTrackerStore` (see rasa-pitfalls.md
 - `save` appends exactly the events the tracker gained since it was retrieved, in id order,
   with user/bot text, entities and slot values redacted (`redaction.py`);
 - all database work runs in a thread, never blocking the event loop;
+- on Postgres a retrieve is ONE statement and a plain save (no handoff writes, the window not moving) is ONE
+  statement, both on the autocommit engine (`database.autocommit_engine`): one round trip each; the save
+  completing a turn also runs the channel's write for it (`save_along.py`: the inbox row marked done);
 - in the same transaction, the human-handoff state and the helpdesk outbox follow the events saved
   (`rasa_project/handoff/state.py`: no query when there is nothing to write); the paused flag is part
   of the window snapshot, so a long handoff stays paused when the window moves past its pause.
@@ -40,9 +43,10 @@ from rasa.shared.core.events import ConversationPaused, Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from rasa_project.conversation_log import window as win
-from rasa_project.conversation_log.database import shared_engine
+from rasa_project.conversation_log.database import autocommit_engine, shared_engine
 from rasa_project.conversation_log.log_redaction import install_log_redaction
 from rasa_project.conversation_log.redaction import redact_event
+from rasa_project.conversation_log.save_along import due_with
 from rasa_project.handoff.state import SavedEvent, execute_writes, plan_writes
 from rasa_project.handoff.tables import utcnow
 from rasa_project.settings import Settings, get_settings
@@ -56,6 +60,22 @@ SNAPSHOTS = sa.table(
     sa.column("timestamp"),
     sa.column("state"),
 )
+
+# The session's window in one statement: the snapshot row (if it is inside the session) first, then the events
+# after it (or after the session start).
+_WINDOW = sa.text("""
+WITH ss AS (
+  SELECT COALESCE(max(id) - 1, 0) AS after FROM events WHERE sender_id = :sender_id AND type_name = :session_started),
+snap AS (
+  SELECT t.event_id, t.timestamp, t.state FROM tracker_snapshots AS t, ss
+  WHERE t.sender_id = :sender_id AND t.event_id >= ss.after + 1 LIMIT 1),
+start AS (SELECT COALESCE((SELECT event_id FROM snap), (SELECT after FROM ss)) AS after)
+SELECT NULL AS id, NULL AS data, snap.event_id AS snap_event_id, snap.timestamp AS snap_timestamp,
+       snap.state AS snap_state FROM snap
+UNION ALL
+SELECT e.id, e.data, NULL, NULL, NULL FROM events AS e, start WHERE e.sender_id = :sender_id AND e.id > start.after
+ORDER BY id NULLS FIRST
+""")
 
 
 class WindowedSQLTrackerStore(SQLTrackerStore):
@@ -76,9 +96,15 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         self.window_events = max(1, int(kwargs.pop("window_events", self.settings.tracker_window_events)))
         install_log_redaction()
         self.engine = shared_engine(url, self.settings)
+        self.is_postgres = self.engine.dialect.name == "postgresql"
         self.sessionmaker = sa.orm.sessionmaker(bind=self.engine, future=True)
         TrackerStore.__init__(self, domain, event_broker)
         logger.debug("Conversation log at %s", self.engine.url.render_as_string(hide_password=True))
+
+    @property
+    def autocommit(self) -> sa.engine.Engine:
+        """`engine`'s autocommit sibling (single statements: one round trip each)."""
+        return autocommit_engine(self.engine)
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -115,6 +141,8 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         return conn.execute(query).all()
 
     def _retrieve_window_sync(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        if self.is_postgres:
+            return self._retrieve_window_postgres(sender_id)
         with self.engine.connect() as conn:
             session_start = conn.execute(
                 sa.select(sa.func.max(self.SQLEvent.id)).where(
@@ -139,6 +167,21 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         if not rows:
             return None
         return self._build(sender_id, prefix, rows)
+
+    def _retrieve_window_postgres(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        with self.autocommit.connect() as conn:
+            found = conn.execute(_WINDOW, {"sender_id": sender_id,
+                                           "session_started": SessionStarted.type_name}).all()
+        prefix: List[Event] = []
+        if found and found[0].id is None:
+            snapshot, found = found[0], found[1:]
+            state = json.loads(snapshot.snap_state)
+            prefix = win.prefix_events(state, snapshot.snap_timestamp, self.domain.slots)
+            if state.get("paused"):  # handed off before the window start: still silent
+                prefix.append(ConversationPaused(timestamp=snapshot.snap_timestamp))
+        if not found:
+            return None
+        return self._build(sender_id, prefix, found)
 
     def _retrieve_full_sync(self, sender_id: str) -> Optional[DialogueStateTracker]:
         with self.engine.connect() as conn:
@@ -168,6 +211,12 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
     def _save_sync(self, tracker: DialogueStateTracker) -> List[Event]:
         events = list(tracker.events)
         loaded = win.attached(tracker)
+        if loaded is not None and self.is_postgres:
+            new_events = events[loaded.persisted :]
+            redacted = [redact_event(event.as_dict()) for event in new_events]
+            if self._plain_save(tracker, events, loaded, new_events, redacted):
+                logger.debug("Stored %d new events of %s", len(new_events), tracker.sender_id)
+                return new_events
         with self.sessionmaker() as session:
             if loaded is None:
                 loaded = win.LoadedWindow(tracker.sender_id, 0, [None] * self._stored_in_session(session, tracker))
@@ -182,14 +231,52 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
             if writes:
                 execute_writes(session.connection(), writes)
             self._move_window(session, tracker, events, loaded)
+            along = due_with(new_events)
+            if along is not None:
+                matched = session.execute(along.statement()).rowcount == 1
             session.commit()
+            if along is not None:
+                along.applied = matched
         win.attach(tracker, loaded)
         logger.debug("Stored %d new events of %s", len(new_events), tracker.sender_id)
         return new_events
 
+    def _plain_save(self, tracker: DialogueStateTracker, events: List[Event], loaded: win.LoadedWindow,
+                    new_events: List[Event], redacted: List[dict]) -> bool:
+        """The common save as ONE statement (autocommit): the new events appended, nothing else to write.
+        False (nothing written) when the handoff hook has writes or the window moves: the transaction path."""
+        saved = [SavedEvent(e, d, None) for e, d in zip(new_events, redacted, strict=True)]
+        if plan_writes(self.settings, tracker, saved, utcnow(), self.engine.dialect.name):
+            return False
+        if win.choose_boundary(events, loaded.prefix_len, self.window_events) is not None:
+            return False
+        if new_events:
+            table = self.SQLEvent.__table__
+            values = [self._values(tracker.sender_id, event, data)
+                      for event, data in zip(new_events, redacted, strict=True)]
+            insert = table.insert().values(values)
+            along = due_with(new_events)
+            if along is None:
+                insert = insert.returning(table.c.id)
+            else:  # the channel's write in the same statement: one CTE
+                done = along.statement().returning(sa.literal_column("1")).cte("along")
+                insert = insert.add_cte(done).returning(
+                    table.c.id, sa.select(sa.func.count()).select_from(done).scalar_subquery())
+            with self.autocommit.connect() as conn:
+                rows = conn.execute(insert).all()
+            loaded.event_ids.extend(sorted(row[0] for row in rows))
+            if along is not None:
+                along.applied = bool(rows) and rows[0][1] == 1
+        win.attach(tracker, loaded)
+        return True
+
     def _row(self, sender_id: str, event: Event, data: dict) -> Any:
+        return self.SQLEvent(**self._values(sender_id, event, data))
+
+    @staticmethod
+    def _values(sender_id: str, event: Event, data: dict) -> dict:
         intent = (data.get("parse_data") or {}).get("intent", {}).get("name")
-        return self.SQLEvent(
+        return dict(
             sender_id=sender_id,
             type_name=event.type_name,
             timestamp=data.get("timestamp"),
