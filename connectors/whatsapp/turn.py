@@ -47,6 +47,8 @@ logger = logging.getLogger(__name__)
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 AgentLookup = Callable[[], Optional[Any]]
 MAX_RETRY_DELAY_SECONDS = 60.0
+FINISH_ATTEMPTS = 4
+FINISH_RETRY_BASE_SECONDS = 0.25
 VOICE_ECHO = "🎤 Entendí: «{}»"
 
 
@@ -71,7 +73,21 @@ class TurnProcessor:
         self.handoffs = handoffs
 
     async def _finish(self, row: InboxRow, status: str, error: Optional[str] = None) -> None:
-        if not await asyncio.to_thread(self.inbox.finish, row.id, self.owner, status, error):
+        """Mark the row final. A database error is retried a few times (the update is idempotent: ours
+        only while we hold the lease); left unfinished, the row would wait for its lease to expire and
+        a retry to find the turn already logged."""
+        for attempt in range(1, FINISH_ATTEMPTS + 1):
+            try:
+                finished = await asyncio.to_thread(self.inbox.finish, row.id, self.owner, status, error)
+                break
+            except sa.exc.SQLAlchemyError as exc:
+                if attempt == FINISH_ATTEMPTS:
+                    raise
+                delay = backoff_delay(attempt, FINISH_RETRY_BASE_SECONDS, 2.0)
+                logger.warning("Inbox message %d: marking it %s failed (%s: %s); retrying in %.2fs", row.id,
+                               status, type(exc).__name__, str(exc).strip()[:200], delay)
+                await asyncio.sleep(delay)
+        if not finished:
             logger.warning("Inbox message %d: lease lost before it could be marked %s", row.id, status)
 
     def _output(self, row: InboxRow, retry: RetriedTurn, kind: str = "bot") -> WhatsAppOutput:

@@ -51,8 +51,29 @@ async def post_message(http: httpx.AsyncClient, stack: LocalStack, instance: int
                        sid: Optional[str] = None) -> httpx.Response:
     """One signed inbound message posted to `instance`, signed for the public URL."""
     form = build_inbound_form(number, body, message_sid=sid, profile_name="Cliente escala")
-    return await post_inbound(instance_url(stack, instance), form, AUTH_TOKEN, signed_url=public_url(stack),
-                              client=http, sandbox_url=stack.twilio_url)
+    try:
+        return await post_inbound(instance_url(stack, instance), form, AUTH_TOKEN, signed_url=public_url(stack),
+                                  client=http, sandbox_url=stack.twilio_url)
+    except httpx.TimeoutException:  # shown with the failing test: what the database was doing meanwhile
+        print(f"webhook of instance {instance} timed out for {number}; database activity:\n"
+              f"{database_activity(stack.env['TRACKER_DB_URL'])}")
+        raise
+
+
+def database_activity(url: str) -> str:
+    """The database's sessions that are not idle (state, wait, transaction age, query) and the count of
+    all connections to the server, for a webhook that did not answer in time."""
+    database = url.rsplit("/", 1)[1].split("?")[0]
+    rows = query(url.rsplit("/", 1)[0] + "/postgres",
+                 "SELECT application_name, state, wait_event_type, wait_event, now() - xact_start AS xact_age, "
+                 "left(query, 160) AS query FROM pg_stat_activity WHERE datname = :db AND state <> 'idle' "
+                 "AND pid <> pg_backend_pid() ORDER BY xact_start NULLS LAST", db=database)
+    total = query(url.rsplit("/", 1)[0] + "/postgres", "SELECT count(*), current_setting('max_connections') "
+                                                       "FROM pg_stat_activity")[0]
+    lines = [f"{total[0]} connections to the server (max_connections {total[1]})"]
+    lines += [f"  {r.application_name or '-'} {r.state} wait={r.wait_event_type}/{r.wait_event} "
+              f"xact_age={r.xact_age} {r.query!r}" for r in rows]
+    return "\n".join(lines)
 
 
 async def post_until_acked(http: httpx.AsyncClient, stack: LocalStack, instances: Sequence[int], number: str,

@@ -245,6 +245,7 @@ async def test_postgres_connections_dropped_while_messages_flow_lose_nothing(
     assert answered == sent, (f"{answered}/{sent} acked messages answered after the connections were dropped\n"
                               f"{unfinished_report(scale_db, stack, numbers)}")
     assert not twice, f"{sum(twice.values())} of {sent} messages answered twice after the drops: {twice}"
-    assert statuses == {"done": sent}, f"inbox statuses after the drops: {statuses}"
+    assert statuses == {"done": sent}, \
+        f"inbox statuses after the drops: {statuses}\n{unfinished_report(scale_db, stack, numbers)}"
     health = [(await http.get(f"http://127.0.0.1:{p}/webhooks/whatsapp/")).status_code for p in stack.rasa_ports]
     assert health == [200, 200], f"instances' health after the drops: {health}"

@@ -1,5 +1,7 @@
-"""The lease heartbeat of a running turn: a database error skips one renewal, never the rest (a dead
-heartbeat lets the lease expire mid-turn, and another instance would run the same turn again)."""
+"""A turn's bookkeeping under database errors (a terminated backend, a restart). The lease heartbeat: an
+error skips one renewal, never the rest (a dead heartbeat lets the lease expire mid-turn, and another
+instance would run the same turn again). The final mark: retried, so an answered message does not stay
+`processing` until its lease expires."""
 
 from __future__ import annotations
 
@@ -9,23 +11,30 @@ from typing import List
 import pytest
 import sqlalchemy as sa
 
-from connectors.whatsapp.turn import TurnProcessor
+from connectors.whatsapp.inbox_store import InboxRow
+from connectors.whatsapp.turn import FINISH_ATTEMPTS, TurnProcessor
 from rasa_project.settings import Settings
 
 
 class FlakyInbox:
-    """`renew_lease` answers from a script: an exception is raised, a bool returned."""
+    """`renew_lease` and `finish` answer from a script: an exception is raised, a bool returned."""
 
     def __init__(self, script: List[object]) -> None:
         self.script = list(script)
         self.calls = 0
 
-    def renew_lease(self, row_id: int, owner: str, lease_seconds: float) -> bool:
+    def _answer(self) -> bool:
         self.calls += 1
         outcome = self.script.pop(0) if self.script else True
         if isinstance(outcome, Exception):
             raise outcome
         return bool(outcome)
+
+    def renew_lease(self, row_id: int, owner: str, lease_seconds: float) -> bool:
+        return self._answer()
+
+    def finish(self, row_id: int, owner: str, status: str, error: object = None) -> bool:
+        return self._answer()
 
 
 def processor(inbox: FlakyInbox) -> TurnProcessor:
@@ -59,3 +68,20 @@ async def test_an_unexpected_error_is_not_swallowed(error: Exception) -> None:
     inbox = FlakyInbox([error])
     with pytest.raises(type(error)):
         await asyncio.wait_for(processor(inbox)._keep_lease(7), timeout=3)
+
+
+def row() -> InboxRow:
+    return InboxRow(7, "SM1", "+5215500000001", None, "hola", {}, None, "processing", 1, None)  # type: ignore[arg-type]
+
+
+async def test_the_final_mark_is_retried_after_a_database_error() -> None:
+    inbox = FlakyInbox([dropped(), dropped(), True])
+    await asyncio.wait_for(processor(inbox)._finish(row(), "done"), timeout=10)
+    assert inbox.calls == 3
+
+
+async def test_the_final_mark_gives_up_after_its_attempts_and_says_so() -> None:
+    inbox = FlakyInbox([dropped()] * FINISH_ATTEMPTS)
+    with pytest.raises(sa.exc.OperationalError):
+        await asyncio.wait_for(processor(inbox)._finish(row(), "done"), timeout=15)
+    assert inbox.calls == FINISH_ATTEMPTS
