@@ -17,6 +17,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from actions.services import close_shared_services, shared_services
+from rasa_project import stack_dump
 from rasa_project.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ def build_app(settings: Settings, app_name: str | None = None) -> Sanic:
         # Built here, not on the first action call: the LLM client's first use imports openai's
         # resource modules (~1.5 s, blocking), which would otherwise stall the first client's turn.
         shared_services()
+        stack_dump.install()  # kill -USR1 <pid>: where every running action waits
 
     @app.after_server_stop
     async def close_clients(*_: object) -> None:

@@ -91,6 +91,10 @@ class Settings:
     action_server_token: str = ""
     action_server_host: str = "127.0.0.1"
     action_server_port: int = 5055
+    # Rasa's own action call waits 300 s in one number, connect included; the WhatsApp channel gives the
+    # connect and the whole call these (then the turn fails and the inbox retries it).
+    action_server_connect_timeout_seconds: float = 5.0
+    action_server_timeout_seconds: float = 30.0
 
     # Internal booking API
     booking_api_url: str = "http://127.0.0.1:8081"

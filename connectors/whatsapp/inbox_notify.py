@@ -5,8 +5,8 @@ in the SAME transaction, so the notification is delivered exactly when the row i
 delivers NOTIFY at commit, never for a rolled-back insert), with the sender id as its payload.
 
 The Rasa process's worker runs an `InboxListener`: one psycopg2 connection of its own, in autocommit,
-`LISTEN whatsapp_inbox`, read without a thread (its socket is registered with the event loop's
-`add_reader`; `poll()` only reads what arrived). Each notification `wake`s that sender's drain. A
+`LISTEN whatsapp_inbox`, read without a thread (a duplicate of its socket is registered with the event
+loop's `add_reader`; `poll()` only reads what arrived). Each notification `wake`s that sender's drain. A
 notification is a hint, never the record: the row is in the inbox, and the worker's poller (every
 `INBOX_POLL_SECONDS`) still wakes every sender with a ready message, so a notification lost while the
 listener reconnects (Postgres restarted, the connection terminated) only costs up to one poll interval.
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import Any, Callable, Optional
 
 import psycopg2
@@ -91,8 +92,17 @@ class InboxListener:
             conn, fd = None, None
             try:
                 conn = await asyncio.to_thread(self._connect)
-                fd = conn.fileno()
-                loop.add_reader(fd, self._readable, conn, lost)
+                # A duplicate we own: libpq closes ITS socket inside poll() when the server goes away, and
+                # the loop's next socket (a connect to the action server) would get that number while
+                # it is still registered here; unregistering it then took the new socket's events along
+                # (under uvloop the connect never completed: the turn hung). Ours closes after removal.
+                fd = os.dup(conn.fileno())
+                try:
+                    loop.add_reader(fd, self._readable, loop, conn, fd, lost)
+                except BaseException:
+                    os.close(fd)
+                    fd = None
+                    raise
                 failures = 0
                 self.connected.set()
                 logger.info("Inbox listener: LISTEN %s", self.channel)
@@ -116,13 +126,15 @@ class InboxListener:
         self.connected.clear()
         if fd is not None:
             loop.remove_reader(fd)
+            os.close(fd)
         if conn is not None and not conn.closed:
             conn.close()
 
-    def _readable(self, conn: Any, lost: asyncio.Future) -> None:
+    def _readable(self, loop: asyncio.AbstractEventLoop, conn: Any, fd: int, lost: asyncio.Future) -> None:
         try:
             conn.poll()
         except (psycopg2.Error, OSError) as exc:
+            loop.remove_reader(fd)  # at once: a socket at EOF stays readable until `_close` runs
             if not lost.done():
                 lost.set_exception(exc)
             return

@@ -46,6 +46,7 @@ from connectors.whatsapp.sender_store import SenderStore
 from connectors.whatsapp.turn import AgentLookup, OnNewMessage, TurnProcessor
 from connectors.whatsapp.twilio_client import TwilioClient
 from connectors.whatsapp.worker import InboxWorker
+from rasa_project import stack_dump
 from rasa_project.conversation_log.database import shared_engine
 from rasa_project.handoff.store import HandoffStore
 from rasa_project.settings import Settings
@@ -109,6 +110,7 @@ class ChannelRuntime:
 
     async def open(self, agent: AgentLookup = lambda: None) -> None:
         """`agent` returns Rasa's current agent (None in tests that host the channel alone)."""
+        stack_dump.install()  # kill -USR1 <pid>: where every task is (a turn that never ends)
         engine = await asyncio.to_thread(shared_engine, self.settings.tracker_db_url, self.settings)
         inbox = InboxStore(engine, notify=self.settings.inbox_notify)
         senders, outbound = SenderStore(engine), OutboundStore(engine)

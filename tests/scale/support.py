@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import time
 import uuid
 from collections import defaultdict
 from typing import Any, Dict, List, Optional, Sequence
@@ -12,6 +15,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
+from rasa_project import stack_dump
 from rasa_project.devtools.local_stack import LocalStack
 from rasa_project.devtools.whatsapp_simulator import as_numbered_text, build_inbound_form, post_inbound
 
@@ -175,7 +179,37 @@ def unfinished_report(url: str, stack: LocalStack, numbers: Sequence[str], log_l
             hits = [line for line in path.read_text(errors="replace").splitlines()
                     if any(needle in line for needle in needles)]
             lines.extend(f"  {process.name}: {hit[:300]}" for hit in hits[-log_lines:])
+    if rows:
+        lines.append(database_activity(url))
+        lines.append(drain_tasks(stack))
     return "\n".join(lines) or "no unfinished rows"
+
+
+def drain_tasks(stack: LocalStack, wait: float = 1.5) -> str:
+    """Where each Rasa process's drain tasks wait: `kill -USR1` (rasa_project/stack_dump.py), then the
+    `whatsapp-drain` tasks of the dump each process logged."""
+    alive = [p for p in stack.processes if p.name.startswith("rasa") and p.popen is not None
+             and p.popen.poll() is None]
+    for process in alive:
+        os.kill(process.popen.pid, signal.SIGUSR1)  # type: ignore[union-attr]
+    actions = stack.process("actions")
+    if actions.popen is not None and actions.popen.poll() is None:  # its tasks, and its threads even if stuck
+        os.kill(actions.popen.pid, signal.SIGUSR1)
+        os.kill(actions.popen.pid, signal.SIGUSR2)
+    time.sleep(wait)
+    lines = []
+    for process in alive:
+        text = stack.log_path(process).read_text(errors="replace")
+        dump = text.rsplit(stack_dump.MARK, 1)[-1] if stack_dump.MARK in text else ""
+        tasks = [t for t in dump.split("\n  task ") if t.startswith("whatsapp-drain")]
+        lines.append(f"{process.name}: {len(tasks)} drain tasks")
+        lines.extend(f"  task {t.strip()[:1500]}" for t in tasks[:4])
+    if actions.popen is not None:
+        text = stack.log_path(actions).read_text(errors="replace")
+        dump = text.rsplit(stack_dump.MARK, 1)[-1][:3000] if stack_dump.MARK in text else "(no task dump: loop stuck?)"
+        threads = text.rsplit("most recent call first", 1)[-1][:2000] if "most recent call first" in text else ""
+        lines.append(f"actions tasks:{dump}\nactions threads (faulthandler):{threads}")
+    return "\n".join(lines)
 
 
 def duplicates(replies: Dict[str, List[str]], expected: Dict[str, List[str]]) -> Dict[str, int]:
