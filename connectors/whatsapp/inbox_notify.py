@@ -2,7 +2,7 @@
 
 Whoever inserts an inbox row (the webhook's `InboxStore.accept`, a proactive `enqueue`) calls `notify`
 in the SAME transaction, so the notification is delivered exactly when the row is committed (Postgres
-delivers NOTIFY at commit, never for a rolled-back insert), with the sender id as its payload.
+delivers NOTIFY at commit, never for a rolled-back insert), with `sender|row id` as its payload.
 
 The Rasa process's worker runs an `InboxListener`: one psycopg2 connection of its own, in autocommit,
 `LISTEN whatsapp_inbox`, read without a thread (a duplicate of its socket is registered with the event
@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Tuple
 
 import psycopg2
 import psycopg2.extensions
@@ -31,14 +31,29 @@ from rasa_project.backoff import backoff_delay
 
 logger = logging.getLogger(__name__)
 
-Wake = Callable[[str], None]
+Wake = Callable[[str, Optional[int]], None]  # sender, the row id the NOTIFY named (None: not named)
 
 
-def notify(conn: Connection, sender_id: str) -> None:
-    """`NOTIFY whatsapp_inbox, '<sender_id>'` inside `conn`'s transaction (Postgres only; no-op elsewhere)."""
+def notify(conn: Connection, sender_id: str, row_id: Optional[int] = None) -> None:
+    """`NOTIFY whatsapp_inbox, '<sender_id>|<row id>'` inside `conn`'s transaction (Postgres only; no-op
+    elsewhere). The id lets a worker tell the wake-up for the message it just ran from a newer one."""
     if conn.engine.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_notify(:channel, :sender)"),
-                     {"channel": INBOX_NOTIFY_CHANNEL, "sender": sender_id})
+        conn.execute(sa.text("SELECT pg_notify(:channel, :payload)"),
+                     {"channel": INBOX_NOTIFY_CHANNEL, "payload": payload_of(sender_id, row_id)})
+
+
+def payload_of(sender_id: str, row_id: Optional[int]) -> str:
+    """`sender|id`, or `sender|` when no row is named (the separator is always there)."""
+    return f"{sender_id}|{'' if row_id is None else row_id}"
+
+
+def parse_payload(payload: str) -> Tuple[str, Optional[int]]:
+    """`sender|id` → (sender, id), `sender|` → (sender, None); a bare sender (a process of an earlier
+    version, without the separator) → (sender, None)."""
+    sender, bar, tail = payload.rpartition("|")
+    if not bar:
+        return payload, None
+    return sender, int(tail) if tail.isdigit() else None
 
 
 def libpq_dsn(sqlalchemy_url: str) -> str:
@@ -142,5 +157,5 @@ class InboxListener:
             note = conn.notifies.pop(0)
             self.received += 1
             if note.payload:
-                self.wake(note.payload)
+                self.wake(*parse_payload(note.payload))
 

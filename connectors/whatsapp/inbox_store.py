@@ -132,13 +132,13 @@ def _context(m: Any, sender_id: str) -> ClaimContext:
 
 class InboxStore:
     def __init__(self, engine: Engine, *, notify: bool = False) -> None:
-        """`notify`: `accept` also sends `NOTIFY whatsapp_inbox, '<sender>'` in its transaction (Postgres
+        """`notify`: `accept` also sends `NOTIFY whatsapp_inbox, '<sender>|<id>'` in its transaction (Postgres
         only), which wakes the worker of every Rasa process listening (`inbox_notify.py`)."""
         self.engine = engine
         self.is_postgres = engine.dialect.name == "postgresql"
         self.notify = notify and self.is_postgres
         self._accept = sa.text(_ACCEPT.format(
-            notify=", pg_notify(:channel, sender_id)" if self.notify else ""))
+            notify=", pg_notify(:channel, sender_id || '|' || id)" if self.notify else ""))
 
 
     @property
@@ -178,7 +178,7 @@ class InboxStore:
                 set_={"profile_name": upsert.excluded.profile_name, "last_inbound_at": now,
                       "medium": message.medium, "undeliverable_at": None, "undeliverable_code": None}))
             if self.notify:  # delivered at commit, with the row
-                notify_inbox(conn, message.sender_id)
+                notify_inbox(conn, message.sender_id, int(inserted))
             return int(inserted)
 
     def claim_next(self, sender_id: str, owner: str, lease_seconds: float,

@@ -137,14 +137,13 @@ class ChannelRuntime:
         """What the liveness route reports: the worker runs (rasa), or the routes are open (ingress)."""
         return self.parts is not None if self.is_ingress else self.worker_running
 
-    def wake(self, sender_id: str) -> None:
+    def wake(self, sender_id: str, row_id: Optional[int] = None) -> None:
         """A message of `sender_id` was stored here: this process's worker drains it now (rasa role). An
-        ingress has no worker: its insert's NOTIFY wakes the Rasa processes. While this process's listener
-        is connected, the insert's NOTIFY wakes this worker too, so it is not woken twice (a second wake-up
-        would cost the drain one more claim)."""
+        ingress has no worker: its insert's NOTIFY wakes the Rasa processes. The insert's NOTIFY reaches
+        this worker too; both name the row, so the second costs the drain no claim (`worker.py`)."""
         worker = self.opened.worker
         if worker is not None:
-            worker.wake(sender_id)
+            worker.wake(sender_id, "local", row_id)
 
     def start_worker(self) -> None:
         parts = self.opened

@@ -175,7 +175,7 @@ def add_twilio_routes(bp: Blueprint, runtime: ChannelRuntime) -> None:
             logger.info("Inbound %s already accepted; acknowledged again", message.message_sid)
         else:
             INBOUND_MESSAGES.labels(outcome="accepted").inc()
-            runtime.wake(message.sender_id)  # this process's worker; other processes hear the NOTIFY
+            runtime.wake(message.sender_id, row_id)  # this process's worker; other processes hear the NOTIFY
         ACK_LATENCY.observe(time.perf_counter() - started)
         return _twiml_ack()
 

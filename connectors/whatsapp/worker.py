@@ -32,6 +32,8 @@ class InboxWorker:
         self.owner = owner
         self._drains: Dict[str, asyncio.Task] = {}
         self._wakeups: Dict[str, int] = {}
+        self._unnamed: Dict[str, int] = {}  # wake-ups that named no message (poll, reminders)
+        self._newest_named: Dict[str, int] = {}  # the newest message id a wake-up named
         self._poller: Optional[asyncio.Task] = None
         self._stopping = False
 
@@ -39,13 +41,19 @@ class InboxWorker:
         self._stopping = False
         self._poller = asyncio.create_task(self._poll_forever(), name="whatsapp-inbox-poller")
 
-    def wake(self, sender_id: str, source: str = "local") -> None:
+    def wake(self, sender_id: str, source: str = "local", row_id: Optional[int] = None) -> None:
         """Make sure a drain task runs for `sender_id` (and notices messages stored since it claimed).
-        `source` (local, notify, poll) only labels `whatsapp_inbox_wakeups_total`."""
+        `row_id`: the message this wake-up is for, when known (the webhook's, a NOTIFY's); a drain that
+        just ran that message or a newer one needs no further claim for it. `source` (local, notify,
+        poll) only labels `whatsapp_inbox_wakeups_total`."""
         if self._stopping:
             return
         INBOX_WAKEUPS.labels(source=source).inc()
         self._wakeups[sender_id] = self._wakeups.get(sender_id, 0) + 1
+        if row_id is None:
+            self._unnamed[sender_id] = self._unnamed.get(sender_id, 0) + 1
+        else:
+            self._newest_named[sender_id] = max(self._newest_named.get(sender_id, 0), row_id)
         task = self._drains.get(sender_id)
         if task is None or task.done():
             self._drains[sender_id] = asyncio.create_task(self._drain(sender_id), name="whatsapp-drain")
@@ -54,11 +62,18 @@ class InboxWorker:
         try:
             while not self._stopping:
                 seen = self._wakeups.get(sender_id, 0)
+                unnamed = self._unnamed.get(sender_id, 0)
                 claim = await asyncio.to_thread(self.inbox.claim_next, sender_id, self.owner,
                                                 self.settings.inbox_lease_seconds,
                                                 self.settings.rate_limit_window_seconds)
                 if claim.row is not None:
-                    await self.processor.process(claim.row)
+                    finished = await self.processor.process(claim.row)
+                    if (finished and not claim.more and self._unnamed.get(sender_id, 0) == unnamed
+                            and self._newest_named.get(sender_id, 0) <= claim.row.id):
+                        # Nothing waited behind it when claimed, and every wake-up since named this message
+                        # or an older one: a message accepted meanwhile wakes us with its own, newer id, so
+                        # a closing claim would find nothing (the poller still covers a lost NOTIFY).
+                        return
                     continue
                 if claim.retry_in is not None and claim.retry_in <= self.settings.inbox_poll_seconds:
                     await asyncio.sleep(max(claim.retry_in, 0.01))
@@ -74,15 +89,17 @@ class InboxWorker:
             if self._drains.get(sender_id) is asyncio.current_task():
                 del self._drains[sender_id]
                 self._wakeups.pop(sender_id, None)
+                self._unnamed.pop(sender_id, None)
+                self._newest_named.pop(sender_id, None)
 
     async def poll_once(self) -> None:
         for sender_id in await asyncio.to_thread(self.inbox.claimable_senders):
             self.wake(sender_id, "poll")
         INBOX_BACKLOG.set(await asyncio.to_thread(self.inbox.backlog))
 
-    def wake_from_notify(self, sender_id: str) -> None:
-        """A Postgres NOTIFY named `sender_id`: its row is committed (the listener's callback)."""
-        self.wake(sender_id, "notify")
+    def wake_from_notify(self, sender_id: str, row_id: Optional[int] = None) -> None:
+        """A Postgres NOTIFY for `sender_id` (row `row_id`): the row is committed (the listener's callback)."""
+        self.wake(sender_id, "notify", row_id)
 
     def poll_soon(self) -> None:
         """One poll now, in the background (the listener reconnected: notifications may have been missed)."""

@@ -41,7 +41,7 @@ async def connects_while_the_listener_is_dropped(db_url: str, seconds: float) ->
 
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    listener = InboxListener(db_url, wake=lambda sender: None)
+    listener = InboxListener(db_url, wake=lambda sender, row_id: None)
     listener.start()
     await asyncio.wait_for(listener.connected.wait(), timeout=10)
     stop, killed = threading.Event(), []

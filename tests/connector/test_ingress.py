@@ -10,7 +10,7 @@ import subprocess
 import sys
 import uuid
 from dataclasses import replace
-from typing import Any, List
+from typing import Any, List, Optional, Tuple
 
 import httpx
 import pytest
@@ -65,8 +65,8 @@ async def ingress(settings: Settings):
 
 
 async def test_ingress_stores_acks_and_notifies_the_sender_at_commit(ingress: Ingress, settings: Settings) -> None:
-    heard: List[str] = []
-    listener = InboxListener(settings.tracker_db_url, heard.append)
+    heard: List[Tuple[str, Optional[int]]] = []
+    listener = InboxListener(settings.tracker_db_url, lambda sender, row_id: heard.append((sender, row_id)))
     listener.start()
     try:
         await asyncio.wait_for(listener.connected.wait(), 10)
@@ -76,7 +76,9 @@ async def test_ingress_stores_acks_and_notifies_the_sender_at_commit(ingress: In
         assert response.text.endswith("<Response/>")
         await eventually(lambda: heard, timeout=10)
         await asyncio.sleep(0.3)
-        assert heard == ["+5215512340001"], "one NOTIFY per stored row, none for the duplicate"
+        assert [sender for sender, _ in heard] == ["+5215512340001"], \
+            "one NOTIFY per stored row, none for the duplicate"
+        assert isinstance(heard[0][1], int), f"the NOTIFY names the stored row: {heard}"
         engine = sa.create_engine(settings.tracker_db_url, future=True)
         try:
             with engine.connect() as conn:
@@ -116,8 +118,8 @@ def test_building_and_importing_the_ingress_loads_no_model() -> None:
 
 
 async def test_listener_reconnects_after_its_connection_is_terminated(settings: Settings) -> None:
-    heard: List[str] = []
-    listener = InboxListener(settings.tracker_db_url, heard.append)
+    heard: List[Tuple[str, Optional[int]]] = []
+    listener = InboxListener(settings.tracker_db_url, lambda sender, row_id: heard.append((sender, row_id)))
     listener.start()
     engine = shared_engine(settings.tracker_db_url, settings)
     try:
@@ -131,7 +133,7 @@ async def test_listener_reconnects_after_its_connection_is_terminated(settings: 
             assert enqueue(conn, ProactiveMessage("+5215512340003", "k1", "recordatorio"))
             assert not enqueue(conn, ProactiveMessage("+5215512340003", "k1", "recordatorio"))
         await eventually(lambda: heard, timeout=10)
-        assert heard == ["+5215512340003"]
+        assert heard == [("+5215512340003", None)]  # a proactive row's NOTIFY names no row: a claim follows
     finally:
         await listener.stop()
 

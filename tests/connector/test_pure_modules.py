@@ -1,9 +1,12 @@
 """Unit tests of the channel's pure modules (no I/O)."""
 
+from typing import Optional
+
 import pytest
 
 from connectors.whatsapp import inbound
 from connectors.whatsapp.inbound import InvalidInbound, parse_inbound_form, sender_from_address
+from connectors.whatsapp.inbox_notify import parse_payload, payload_of
 from connectors.whatsapp.keywords import is_opt_in, is_opt_out
 from connectors.whatsapp.options import Option, choose_option, options_from_buttons, render_options
 from connectors.whatsapp.sanitize import sanitize_text
@@ -206,3 +209,13 @@ def test_split_cuts_only_an_oversized_word():
 def test_split_short_and_empty():
     assert split_text("hola") == ["hola"]
     assert split_text("   ") == []
+
+
+@pytest.mark.parametrize("sender", ["+5215512340001", "whatsapp:+5215512340001", "a|b", "x|12", ""])
+@pytest.mark.parametrize("row_id", [None, 0, 7, 123456789])
+def test_inbox_notify_payload_round_trips(sender: str, row_id: Optional[int]) -> None:
+    assert parse_payload(payload_of(sender, row_id)) == (sender, row_id)
+
+
+def test_a_payload_without_separator_is_a_bare_sender() -> None:
+    assert parse_payload("+5215512340001") == ("+5215512340001", None)
