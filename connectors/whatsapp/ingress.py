@@ -3,7 +3,7 @@
 `python -m rasa_project ingress [--host] [--port]` (docs/deployment.md, the production layout). A plain
 Sanic app mounts the channel's own blueprint (`routes.build_blueprint`, the same code `rasa run` mounts)
 at `/webhooks/whatsapp/` with a runtime in the `ingress` role (`lifecycle.py`): signed webhook → inbox
-row in Postgres (with `NOTIFY whatsapp_inbox, '<sender>'` in the same transaction) → empty TwiML at
+row in Postgres (with `NOTIFY whatsapp_inbox, '<sender>|<id>'` in the same transaction) → empty TwiML at
 once; status callbacks recorded (a 63016 retried as its template); liveness, readiness, metrics. No
 Rasa agent is created or loaded here: the Rasa processes' workers, woken by the NOTIFY (or their
 poller), run the turns. The operator API and the Chatwoot webhook stay on the Rasa processes.

@@ -57,7 +57,7 @@ class ProactiveMessage:
 
 def enqueue(conn: Connection, message: ProactiveMessage, notify: bool = True) -> bool:
     """Queue `message` inside the caller's transaction; False when its key was queued before. On Postgres
-    a new row also sends `NOTIFY whatsapp_inbox, '<sender>'` in that transaction (`inbox_notify.py`), so a
+    a new row also sends `NOTIFY whatsapp_inbox, '<sender>|'` in that transaction (`inbox_notify.py`), so a
     listening worker runs it at once instead of at its next poll."""
     payload = {METADATA_KEY: {"key": message.key, "intent": message.intent, "entities": message.entities}}
     values = dict(message_sid=message.message_sid, sender_id=message.sender_id, received_at=utcnow(),
