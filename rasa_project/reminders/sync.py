@@ -51,6 +51,8 @@ class ReminderSync:
         result = SyncResult()
         days = self.days(now)
         seen: Set[str] = set()
+        # rows planned after the listing began (a booking made meanwhile) were not in it: never "unlisted"
+        listing_started = to_naive_utc(datetime.now(timezone.utc))
         for day in days:
             try:
                 bookings: List[Booking] = await self.booking_api.admin_bookings(day)
@@ -67,15 +69,16 @@ class ReminderSync:
                 result.bookings += 1
                 result.changed += await self.planner.plan(booking)
         if not result.failed_days:
-            result.changed += await asyncio.to_thread(self._cancel_unlisted, days, seen)
+            result.changed += await asyncio.to_thread(self._cancel_unlisted, days, seen, listing_started)
         return result
 
     def _local_midnight_utc(self, day: date) -> datetime:
         return to_naive_utc(datetime.combine(day, time(0), tzinfo=self.planner.zone))
 
-    def _cancel_unlisted(self, days: List[date], seen: Set[str]) -> int:
+    def _cancel_unlisted(self, days: List[date], seen: Set[str], listed_since: datetime) -> int:
         start, end = self._local_midnight_utc(days[0]), self._local_midnight_utc(days[-1] + timedelta(days=1))
-        in_range = sa.and_(reminders.c.state == PENDING, reminders.c.starts_at >= start, reminders.c.starts_at < end)
+        in_range = sa.and_(reminders.c.state == PENDING, reminders.c.starts_at >= start, reminders.c.starts_at < end,
+                           reminders.c.created_at < listed_since)
         with self.planner.engine().begin() as conn:
             listed = {r[0] for r in conn.execute(sa.select(reminders.c.booking_id).where(in_range).distinct())}
             gone = sorted(listed - seen)
