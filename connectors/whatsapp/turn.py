@@ -194,8 +194,8 @@ class TurnProcessor:
         """May the finish ride along with the tracker save? Only when Rasa's lock store is this process's
         own: then the sender's next message is claimed by this drain after Rasa released its lock. With a
         shared lock store (Redis, several instances) a row marked done inside Rasa's turn lets another
-        instance start the sender's next turn while this one still holds the lock (seen to stall the
-        Redis lock store in tests/scale/test_faults.py), so the row is finished after the turn instead."""
+        instance claim the sender's next message while this one still holds the lock, and that turn then
+        waits on Rasa's lock poll (1 s per try), so the row is finished after the turn instead."""
         agent = self.agent()
         store = getattr(agent, "lock_store", None)
         return store is None or isinstance(store, InMemoryLockStore)
