@@ -6,8 +6,8 @@ The gate (`gate.py`) may answer the message itself (opt-out, rate limit...);
 otherwise Rasa runs the turn with an output channel bound to this message. A failing turn is retried with backoff up to
 `inbox_max_attempts`, then marked failed; never dropped silently. A retry does not answer twice
 (`retried_turn.py`): a turn Rasa already logged is not run again, and replies an earlier attempt sent
-are not sent again. The lease on the row is renewed while the turn runs, so a slow turn is not taken
-over by another instance.
+are not sent again. The row's lease (`lease.py`) is renewed while the turn runs, so a slow turn is not
+taken over by another instance, and its final mark survives a database error.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ import logging
 import time
 from typing import Any, Awaitable, Callable, Optional
 
-import sqlalchemy as sa
 from rasa.core.channels.channel import UserMessage
 from rasa.core.lock_store import InMemoryLockStore
 
 from connectors.whatsapp.gate import ChannelGate
 from connectors.whatsapp.inbound import MEDIA_PAYLOAD
 from connectors.whatsapp.inbox_store import InboxRow, InboxStore
+from connectors.whatsapp.lease import Lease
 from connectors.whatsapp.outbound_store import OutboundStore
 from connectors.whatsapp.output import WhatsAppOutput
 from connectors.whatsapp.paths import CHANNEL_NAME
@@ -47,8 +47,6 @@ logger = logging.getLogger(__name__)
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 AgentLookup = Callable[[], Optional[Any]]
 MAX_RETRY_DELAY_SECONDS = 60.0
-FINISH_ATTEMPTS = 4
-FINISH_RETRY_BASE_SECONDS = 0.25
 VOICE_ECHO = "🎤 Entendí: «{}»"
 
 
@@ -72,58 +70,27 @@ class TurnProcessor:
         self.transcriber = transcriber
         self.handoffs = handoffs
 
-    async def _finish(self, row: InboxRow, status: str, error: Optional[str] = None) -> None:
-        """Mark the row final. A database error is retried a few times (the update is idempotent: ours
-        only while we hold the lease); left unfinished, the row would wait for its lease to expire and
-        a retry to find the turn already logged."""
-        for attempt in range(1, FINISH_ATTEMPTS + 1):
-            try:
-                finished = await asyncio.to_thread(self.inbox.finish, row.id, self.owner, status, error)
-                break
-            except sa.exc.SQLAlchemyError as exc:
-                if attempt == FINISH_ATTEMPTS:
-                    raise
-                delay = backoff_delay(attempt, FINISH_RETRY_BASE_SECONDS, 2.0)
-                logger.warning("Inbox message %d: marking it %s failed (%s: %s); retrying in %.2fs", row.id,
-                               status, type(exc).__name__, str(exc).strip()[:200], delay)
-                await asyncio.sleep(delay)
-        if not finished:
-            logger.warning("Inbox message %d: lease lost before it could be marked %s", row.id, status)
-
     def _output(self, row: InboxRow, retry: RetriedTurn, kind: str = "bot") -> WhatsAppOutput:
         """Bound to the inbound message: replies go on the medium the client used for it (no lookup)."""
         medium = SMS if row.metadata.get("medium") == SMS else WHATSAPP
         return WhatsAppOutput(self.sender, self.senders, inbox_id=row.id, public_base_url=row.public_base_url,
                               kind=kind, retry=retry, medium=medium)
 
-    async def _keep_lease(self, row_id: int) -> None:
-        """Renew the lease every third of it until the turn ends. A database error does not stop the
-        renewals (the next one may work, well inside the lease); only a lease another worker took does."""
-        interval = max(self.settings.inbox_lease_seconds / 3, 0.5)
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                renewed = await asyncio.to_thread(self.inbox.renew_lease, row_id, self.owner,
-                                                  self.settings.inbox_lease_seconds)
-            except sa.exc.SQLAlchemyError as exc:
-                logger.warning("Inbox message %d: lease renewal failed (%s: %s); retrying in %.1fs", row_id,
-                               type(exc).__name__, str(exc).strip()[:200], interval)
-                continue
-            if not renewed:
-                logger.warning("Inbox message %d: lease could not be renewed (taken over)", row_id)
-                return
+    def _lease(self, row: InboxRow) -> Lease:
+        return Lease(self.inbox, row.id, self.owner, self.settings.inbox_lease_seconds)
 
     async def process(self, row: InboxRow) -> bool:
         """True when the row got its final status (done, failed...); False when it waits for a retry."""
         started = time.monotonic()
+        lease = self._lease(row)
         max_attempts = max(1, self.settings.inbox_max_attempts)
         if row.attempts > max_attempts:
             TURNS.labels(outcome="failed").inc()
             logger.error("Inbox message %d from %s failed: its lease expired %d times (worker died mid-turn)",
                          row.id, row.sender_id, row.attempts - 1)
-            await self._finish(row, FAILED, "LeaseExpired: processing never finished")
+            await lease.finish(FAILED, "LeaseExpired: processing never finished")
             return True
-        heartbeat = asyncio.create_task(self._keep_lease(row.id))
+        heartbeat = asyncio.create_task(lease.keep())
         along: Optional[SaveAlong] = None
         try:
             retry = await RetriedTurn.load(self.outbound, row.id, row.attempts)
@@ -132,7 +99,7 @@ class TurnProcessor:
             request = request_of(row.sender_id, row.metadata)
             if request is not None:
                 status = await self._proactive(request, output, row)
-                await self._finish(row, status)
+                await lease.finish(status)
                 TURNS.labels(outcome="ok" if status == DONE else "skipped").inc()
                 return True
             if row.bot_text is None:
@@ -143,7 +110,7 @@ class TurnProcessor:
                     if verdict.notice:
                         await self._output(row, retry, verdict.notice_kind).send_one(
                             row.sender_id, verdict.notice, allow_opted_out=True)
-                    await self._finish(row, verdict.status)
+                    await lease.finish(verdict.status)
                     return True
                 bot_text: Optional[str] = verdict.text
                 transcript = voice.transcript
@@ -173,19 +140,19 @@ class TurnProcessor:
         except UnknownIntent as exc:  # a producer's mistake: retrying cannot help
             logger.error("Proactive message %d for %s failed: %s", row.id, row.sender_id, exc)
             TURNS.labels(outcome="failed").inc()
-            await self._finish(row, FAILED, f"UnknownIntent: {exc}")
+            await lease.finish(FAILED, f"UnknownIntent: {exc}")
             return True
         except asyncio.CancelledError:
-            await asyncio.shield(asyncio.to_thread(self.inbox.release, row.id, self.owner))
+            await asyncio.shield(lease.release())
             raise
         except Exception as exc:  # any failure of the turn: logged with its type, counted, retried
-            return await self._failed(row, exc, max_attempts)
+            return await self._failed(row, lease, exc, max_attempts)
         finally:
             heartbeat.cancel()
         if along is None or along.applied is None:
-            await self._finish(row, DONE)
+            await lease.finish(DONE)
         elif not along.applied:
-            logger.warning("Inbox message %d: lease lost before it could be marked %s", row.id, DONE)
+            lease.lost(DONE)
         TURNS.labels(outcome="ok").inc()
         TURN_LATENCY.observe(time.monotonic() - started)
         return True
@@ -223,17 +190,17 @@ class TurnProcessor:
             return False
         return await asyncio.to_thread(self.handoffs.state, sender_id) == HUMAN
 
-    async def _failed(self, row: InboxRow, exc: Exception, max_attempts: int) -> bool:
+    async def _failed(self, row: InboxRow, lease: Lease, exc: Exception, max_attempts: int) -> bool:
         error = f"{type(exc).__name__}: {exc}"[:2000]
         if row.attempts >= max_attempts:
             TURNS.labels(outcome="failed").inc()
             logger.error("Inbox message %d from %s failed after %d attempts: %s", row.id, row.sender_id,
                          row.attempts, error, exc_info=exc)
-            await self._finish(row, FAILED, error)
+            await lease.finish(FAILED, error)
             return True
         delay = backoff_delay(row.attempts, self.settings.inbox_retry_base_seconds, MAX_RETRY_DELAY_SECONDS)
         TURNS.labels(outcome="retried").inc()
         logger.warning("Inbox message %d from %s: turn failed (attempt %d/%d, %s); retrying in %.1fs",
                        row.id, row.sender_id, row.attempts, max_attempts, error, delay)
-        await asyncio.to_thread(self.inbox.retry_later, row.id, self.owner, error, delay)
+        await lease.retry_later(error, delay)
         return False

@@ -1,7 +1,7 @@
 """A turn's bookkeeping under database errors (a terminated backend, a restart). The lease heartbeat: an
 error skips one renewal, never the rest (a dead heartbeat lets the lease expire mid-turn, and another
 instance would run the same turn again). The final mark: retried, so an answered message does not stay
-`processing` until its lease expires."""
+`processing` until its lease expires (`connectors/whatsapp/lease.py`)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ from typing import List
 import pytest
 import sqlalchemy as sa
 
-from connectors.whatsapp.inbox_store import InboxRow
-from connectors.whatsapp.turn import FINISH_ATTEMPTS, TurnProcessor
-from rasa_project.settings import Settings
+from connectors.whatsapp.lease import WRITE_ATTEMPTS, Lease
 
 
 class FlakyInbox:
@@ -36,10 +34,12 @@ class FlakyInbox:
     def finish(self, row_id: int, owner: str, status: str, error: object = None) -> bool:
         return self._answer()
 
+    def retry_later(self, row_id: int, owner: str, error: str, delay_seconds: float) -> bool:
+        return self._answer()
 
-def processor(inbox: FlakyInbox) -> TurnProcessor:
-    settings = Settings(inbox_lease_seconds=1.5)  # renewals every 0.5 s
-    return TurnProcessor(settings, inbox, None, None, None, None, "me")  # type: ignore[arg-type]
+
+def lease(inbox: FlakyInbox) -> Lease:
+    return Lease(inbox, 7, "me", seconds=1.5)  # type: ignore[arg-type]  # renewals every 0.5 s
 
 
 def dropped() -> sa.exc.OperationalError:
@@ -48,7 +48,7 @@ def dropped() -> sa.exc.OperationalError:
 
 async def test_a_database_error_does_not_stop_the_renewals() -> None:
     inbox = FlakyInbox([dropped(), dropped(), True, True])
-    heartbeat = asyncio.create_task(processor(inbox)._keep_lease(7))
+    heartbeat = asyncio.create_task(lease(inbox).keep())
     await asyncio.sleep(2.3)
     assert not heartbeat.done(), "the heartbeat stopped after a database error"
     heartbeat.cancel()
@@ -58,7 +58,7 @@ async def test_a_database_error_does_not_stop_the_renewals() -> None:
 
 async def test_a_lease_taken_over_stops_the_renewals() -> None:
     inbox = FlakyInbox([True, False, True])
-    heartbeat = asyncio.create_task(processor(inbox)._keep_lease(7))
+    heartbeat = asyncio.create_task(lease(inbox).keep())
     await asyncio.wait_for(heartbeat, timeout=3)
     assert inbox.calls == 2
 
@@ -67,21 +67,23 @@ async def test_a_lease_taken_over_stops_the_renewals() -> None:
 async def test_an_unexpected_error_is_not_swallowed(error: Exception) -> None:
     inbox = FlakyInbox([error])
     with pytest.raises(type(error)):
-        await asyncio.wait_for(processor(inbox)._keep_lease(7), timeout=3)
-
-
-def row() -> InboxRow:
-    return InboxRow(7, "SM1", "+5215500000001", None, "hola", {}, None, "processing", 1, None)  # type: ignore[arg-type]
+        await asyncio.wait_for(lease(inbox).keep(), timeout=3)
 
 
 async def test_the_final_mark_is_retried_after_a_database_error() -> None:
     inbox = FlakyInbox([dropped(), dropped(), True])
-    await asyncio.wait_for(processor(inbox)._finish(row(), "done"), timeout=10)
+    await asyncio.wait_for(lease(inbox).finish("done"), timeout=10)
     assert inbox.calls == 3
 
 
 async def test_the_final_mark_gives_up_after_its_attempts_and_says_so() -> None:
-    inbox = FlakyInbox([dropped()] * FINISH_ATTEMPTS)
+    inbox = FlakyInbox([dropped()] * WRITE_ATTEMPTS)
     with pytest.raises(sa.exc.OperationalError):
-        await asyncio.wait_for(processor(inbox)._finish(row(), "done"), timeout=15)
-    assert inbox.calls == FINISH_ATTEMPTS
+        await asyncio.wait_for(lease(inbox).finish("done"), timeout=15)
+    assert inbox.calls == WRITE_ATTEMPTS
+
+
+async def test_scheduling_a_retry_is_retried_after_a_database_error() -> None:
+    inbox = FlakyInbox([dropped(), True])
+    await asyncio.wait_for(lease(inbox).retry_later("Boom: x", 1.0), timeout=10)
+    assert inbox.calls == 2
