@@ -87,6 +87,38 @@ def channel_rows(result: Dict[str, Any]) -> List[Row]:
             rows.append(("Rasa CPU s per turn", fmt(_rasa_cpu_per_turn(ours), 3), label,
                          fmt(_rasa_cpu_per_turn(v[key]), 3),
                          fmt(ratio(_rasa_cpu_per_turn(v[key]), _rasa_cpu_per_turn(ours)), 2)))
+    rows += production_rows(v, refs)
+    return rows
+
+
+def production_rows(v: Dict[str, Any], refs: List[Tuple[str, str]]) -> List[Row]:
+    """The production layout (ingress + 1 Rasa) against the stock channels: the figures issue 13 sets
+    targets for (turn p50 ≤ TwilioInput's, Rasa CPU per turn within 10 % of REST's), and the ingress's share."""
+    prod = v.get("ingress")
+    if not prod:
+        return []
+    name = "ours, ingress + 1 Rasa"
+    rows: List[Row] = []
+    if "ours" in v:
+        rows.append((f"webhook ack p50/p95/p99 ms, {name}", _triple(prod, "ack"), "ours, 1 Rasa serves it",
+                     _triple(v["ours"], "ack"),
+                     fmt(ratio(v["ours"]["ack_p50_ms"], prod.get("ack_p50_ms")), 2) + " (p50)"))
+    for key, label in refs:
+        if key in v:
+            rows.append((f"turn p50/p95 ms (post → last reply), {name}",
+                         f"{fmt(prod.get('turn_p50_ms'), 0)} / {fmt(prod.get('turn_p95_ms'), 0)}", label,
+                         f"{fmt(v[key]['turn_p50_ms'], 0)} / {fmt(v[key]['turn_p95_ms'], 0)}",
+                         fmt(ratio(v[key]["turn_p50_ms"], prod.get("turn_p50_ms")), 2) + " (p50)"))
+    for key, label in refs:
+        if key in v:
+            rows.append((f"Rasa CPU s per turn, {name}", fmt(_rasa_cpu_per_turn(prod), 3), label,
+                         fmt(_rasa_cpu_per_turn(v[key]), 3),
+                         fmt(ratio(_rasa_cpu_per_turn(v[key]), _rasa_cpu_per_turn(prod)), 2)))
+    messages = prod.get("messages_total")
+    ingress_cpu = prod.get("cpu_s", {}).get("ingress")
+    if messages and ingress_cpu is not None:
+        rows.append((f"ingress process CPU s per message, {name}", fmt(ingress_cpu / messages, 3), "", "", ""))
+    rows.append((f"DB transactions per message (commits + rollbacks), {name}", _transactions(prod), "", "", ""))
     return rows
 
 

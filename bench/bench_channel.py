@@ -1,11 +1,13 @@
 """Webhook ack latency and turns/s of our WhatsApp channel under concurrent senders, against references.
 
     .venv/bin/python bench/bench_channel.py [--senders 20] [--messages 5] [--concurrency 20]
-        [--variants ours,ours2,twilio,rest] [--deadline 300] [--keep-logs]
+        [--variants ours,ingress,ours2,twilio,rest] [--deadline 300] [--keep-logs]
 
 Variants (each on real processes on loopback, the trained model, Postgres conversation log):
   ours    connectors.whatsapp (signed webhook → durable inbox → 200 at once; worker runs the turn), 1 Rasa
-  ours2   the same, 2 Rasa instances + Redis lock store (db 7); posts alternate over the instances (no LB),
+  ingress the production layout: an ingress process serves the webhook and status callbacks (stores, acks),
+          1 Rasa process runs the turns, woken by NOTIFY (LocalStack(with_ingress=True))
+  ours2   the same as ours, 2 Rasa instances + Redis lock store (db 7); posts alternate over the instances (no LB),
           signed for the public URL (the first instance)
   twilio  Rasa's built-in TwilioInput (bench/reference_channels.py), its Twilio client on the sandbox
   rest    Rasa's REST channel (answers synchronously: ack latency = turn latency)
@@ -50,6 +52,7 @@ SETTLE_SECONDS = 3.5
 TEXTS = ["hola", "ayuda", "que paquetes tienen?"]
 LABELS = {
     "ours": "ours (1 Rasa)",
+    "ingress": "ours, ingress + 1 Rasa (prod.)",
     "ours2": "ours (2 Rasa + Redis lock)",
     "twilio": "Rasa TwilioInput (built-in)",
     "rest": "Rasa REST channel",
@@ -90,12 +93,21 @@ def _cpu(stack: Any) -> Dict[str, float]:
     return {**stack_cpu(stack), "bench client": own.user + own.system}
 
 
+def _scrape(metrics_urls: Sequence[str]) -> Dict[str, float]:
+    """The histograms of every process that serves some of them (the ingress: the ack; Rasa: the turn)."""
+    values: Dict[str, float] = {}
+    for url in metrics_urls:
+        for name, value in scrape_histograms(url).items():
+            values[name] = values.get(name, 0.0) + value
+    return values
+
+
 def _run_measured(stack: Any, db_url: str, target: Target, args: argparse.Namespace,
-                  metrics_url: Optional[str] = None, warm_targets: Sequence[Target] = ()) -> Dict[str, Any]:
+                  metrics_urls: Sequence[str] = (), warm_targets: Sequence[Target] = ()) -> Dict[str, Any]:
     """One variant's load, plus where the time went: CPU seconds per process and database transactions
     (both over calibration + load + the status callbacks that trail the last reply)."""
     cpu_before, xact_before = _cpu(stack), db_transactions(db_url)
-    before = scrape_histograms(metrics_url) if metrics_url else {}
+    before = _scrape(metrics_urls)
     started = time.perf_counter()
     result = asyncio.run(measure(target, stack.twilio_url, args, warm_targets))
     result["elapsed_s"] = time.perf_counter() - started  # calibration included
@@ -107,8 +119,8 @@ def _run_measured(stack: Any, db_url: str, target: Target, args: argparse.Namesp
     commits, rollbacks = db_transactions(db_url)
     result["db_commits_per_message"] = (commits - xact_before[0]) / messages
     result["db_rollbacks_per_message"] = (rollbacks - xact_before[1]) / messages
-    if metrics_url:
-        after = scrape_histograms(metrics_url)
+    if metrics_urls:
+        after = _scrape(metrics_urls)
         for short, name in (("server_ack_mean_ms", "whatsapp_webhook_ack_seconds"),
                             ("server_turn_mean_ms", "assistant_turn_seconds")):
             count = after.get(f"{name}_count", 0) - before.get(f"{name}_count", 0)
@@ -133,7 +145,7 @@ def run_variants(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
                     if "ours" in wanted:
                         target = twilio_target("ours", ours_webhooks(stack), AUTH_TOKEN)
                         metrics = f"http://127.0.0.1:{stack.ports.rasa}/webhooks/whatsapp/metrics"
-                        results["ours"] = _run_measured(stack, db_url, target, args, metrics)
+                        results["ours"] = _run_measured(stack, db_url, target, args, [metrics])
                         print(f"  ours: {results['ours']}", flush=True)
                     if {"twilio", "rest"} & set(wanted):
                         print("starting the reference Rasa (TwilioInput + REST)", flush=True)
@@ -148,6 +160,19 @@ def run_variants(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
                             print(f"  rest: {results['rest']}", flush=True)
                 finally:
                     stack.stop()
+        if "ingress" in wanted:
+            with throwaway_database("t_bench") as db_url:
+                stack = ours_stack(model, db_url, work / "ingress", with_ingress=True)
+                try:
+                    print(f"starting the stack (ingress + 1 Rasa), logs in {work / 'ingress' / 'logs'}", flush=True)
+                    stack.start(timeout=300)
+                    target = twilio_target("ingress", [stack.webhook_url], AUTH_TOKEN)
+                    metrics = [f"http://127.0.0.1:{port}/webhooks/whatsapp/metrics"
+                               for port in (stack.ports.ingress, stack.ports.rasa)]
+                    results["ingress"] = _run_measured(stack, db_url, target, args, metrics)
+                    print(f"  ingress: {results['ingress']}", flush=True)
+                finally:
+                    stack.stop()
         if "ours2" in wanted:
             with throwaway_database("t_bench") as db_url:
                 stack = ours_stack(model, db_url, work / "two", instances=2, redis_url=REDIS_BENCH_URL)
@@ -159,7 +184,7 @@ def run_variants(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
                     target = twilio_target("ours2", urls, AUTH_TOKEN, signed_url=urls[0])
                     warm = [twilio_target("warm", [url], AUTH_TOKEN, signed_url=urls[0]) for url in urls[1:]]
                     metrics = f"http://127.0.0.1:{stack.ports.rasa}/webhooks/whatsapp/metrics"
-                    results["ours2"] = _run_measured(stack, db_url, target, args, metrics, warm)
+                    results["ours2"] = _run_measured(stack, db_url, target, args, [metrics], warm)
                     print(f"  ours2: {results['ours2']}", flush=True)
                 finally:
                     stack.stop()
@@ -179,7 +204,7 @@ def print_table(results: Dict[str, Dict[str, Any]], args: argparse.Namespace) ->
           "| answered | ack p50 / ours | turns/s / ours |")
     print("|------------------------------|--------:|--------:|--------:|---------:|---------:|--------:"
           "|---------:|---------------:|---------------:|")
-    for key in ("ours", "ours2", "twilio", "rest"):
+    for key in ("ours", "ingress", "ours2", "twilio", "rest"):
         r = results.get(key)
         if not r:
             continue
@@ -206,7 +231,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     parser.add_argument("--senders", type=int, default=20)
     parser.add_argument("--messages", type=int, default=5, help="messages per sender")
     parser.add_argument("--concurrency", type=int, default=20, help="senders in flight at once")
-    parser.add_argument("--variants", default="ours,ours2,twilio,rest")
+    parser.add_argument("--variants", default="ours,ingress,ours2,twilio,rest")
     parser.add_argument("--reply-timeout", type=float, default=90.0, help="seconds a sender waits for a reply")
     parser.add_argument("--deadline", type=float, default=300.0, help="max seconds of load per variant")
     parser.add_argument("--model", help="model archive (default: newest in models/)")

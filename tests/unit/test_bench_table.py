@@ -1,0 +1,41 @@
+"""`python -m bench` builds its one table from each bench's result: the rows must survive every subset of
+variants (a bench run with `--variants ours,rest` must not crash at the end and lose the figures)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Dict
+
+import pytest
+
+from bench.__main__ import channel_rows
+
+
+def variant(ack: float, turn: float, cpu: Dict[str, float]) -> Dict[str, Any]:
+    return {"ack_p50_ms": ack, "ack_p95_ms": ack * 2, "ack_p99_ms": ack * 3, "turn_p50_ms": turn,
+            "turn_p95_ms": turn * 1.5, "turns_per_s": 10.0, "cpu_s": cpu, "messages_total": 100,
+            "db_commits_per_message": 8.0, "db_rollbacks_per_message": 0.0}
+
+
+ALL = {
+    "ours": variant(100, 1000, {"rasa": 7.0}),
+    "ingress": variant(20, 900, {"rasa": 5.0, "ingress": 1.0}),
+    "ours2": variant(90, 950, {"rasa": 4.0, "rasa1": 4.0}),
+    "twilio": variant(1000, 950, {"rasa_reference": 6.0}),
+    "rest": variant(800, 800, {"rasa_reference": 5.0}),
+}
+
+
+@pytest.mark.parametrize("keys", [c for n in range(1, 6) for c in itertools.combinations(ALL, n)])
+def test_every_subset_of_variants_gives_rows(keys: tuple) -> None:
+    rows = channel_rows({"variants": {k: ALL[k] for k in keys}, "senders": 20, "messages": 5, "concurrency": 20})
+    assert all(len(row) == 5 for row in rows)
+
+
+def test_the_production_layout_is_compared_with_the_stock_channels() -> None:
+    rows = channel_rows({"variants": ALL, "senders": 20, "messages": 5, "concurrency": 20})
+    cpu = [r for r in rows if r[0] == "Rasa CPU s per turn, ours, ingress + 1 Rasa"]
+    assert [(r[1], r[2], r[3], r[4]) for r in cpu] == [
+        ("0.050", "Rasa TwilioInput (built-in)", "0.060", "1.20"),
+        ("0.050", "Rasa REST (ack = whole turn)", "0.050", "1.00")]
+    assert ("ingress process CPU s per message, ours, ingress + 1 Rasa", "0.010", "", "", "") in rows
