@@ -30,7 +30,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from bench.common import bench_model, fmt, machine, ratio  # noqa: E402
+from bench.common import bench_model, choose, fmt, machine, ratio  # noqa: E402
 
 Row = Tuple[str, str, str, str, str]
 BENCHES = ("channel", "growth", "llm", "reminders", "ingress", "inbox", "startup")
@@ -255,10 +255,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--turns", type=int, help="growth bench turns (default 400, --quick 60)")
     parser.add_argument("--model", help="model archive (default: newest in models/)")
     args = parser.parse_args(argv)
-    wanted = [b.strip() for b in args.only.split(",") if b.strip()]
-    unknown = set(wanted) - set(BENCHES)
-    if unknown:
-        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    wanted = choose(parser, args.only, BENCHES, "benchmark")
     model = str(bench_model(args.model))
     plans: Dict[str, List[str]] = {
         "channel": (["--senders", "6", "--messages", "3", "--concurrency", "6"] if args.quick else [])

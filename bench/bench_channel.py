@@ -21,9 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -45,7 +43,16 @@ from bench.channel_stacks import (  # noqa: E402
     stack_cpu,
     start_reference,
 )
-from bench.common import REDIS_BENCH_URL, bench_model, fmt, machine, percentile, ratio  # noqa: E402
+from bench.common import (  # noqa: E402
+    REDIS_BENCH_URL,
+    bench_model,
+    choose,
+    fmt,
+    machine,
+    percentile,
+    ratio,
+    work_dir,
+)
 from rasa_project.devtools.throwaway_db import throwaway_database  # noqa: E402
 
 SETTLE_SECONDS = 3.5
@@ -132,10 +139,9 @@ def _run_measured(stack: Any, db_url: str, target: Target, args: argparse.Namesp
 def run_variants(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
     model = bench_model(args.model)
     print(f"model {model}", flush=True)
-    wanted = [v.strip() for v in args.variants.split(",") if v.strip()]
+    wanted = args.variants
     results: Dict[str, Dict[str, Any]] = {}
-    work = Path(tempfile.mkdtemp(prefix="bench_channel_"))
-    try:
+    with work_dir("bench_channel_", args.keep_logs) as work:
         if {"ours", "twilio", "rest"} & set(wanted):
             with throwaway_database("t_bench") as db_url:
                 stack = ours_stack(model, db_url, work / "one")
@@ -188,11 +194,6 @@ def run_variants(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
                     print(f"  ours2: {results['ours2']}", flush=True)
                 finally:
                     stack.stop()
-    finally:
-        if args.keep_logs:
-            print(f"logs kept in {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
     return results
 
 
@@ -237,6 +238,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     parser.add_argument("--model", help="model archive (default: newest in models/)")
     parser.add_argument("--keep-logs", action="store_true", help="keep the processes' logs (temp dir)")
     args = parser.parse_args(argv)
+    args.variants = choose(parser, args.variants, LABELS)
     results = run_variants(args)
     print_table(results, args)
     return {"variants": results, "senders": args.senders, "messages": args.messages,

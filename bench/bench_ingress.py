@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -34,7 +32,7 @@ import httpx  # noqa: E402
 
 from bench.channel_load import ReplyCollector, Target, calibrate, twilio_target  # noqa: E402
 from bench.channel_stacks import AUTH_TOKEN, ours_stack  # noqa: E402
-from bench.common import bench_model, fmt, machine, percentile  # noqa: E402
+from bench.common import bench_model, choose, fmt, machine, percentile, work_dir  # noqa: E402
 from rasa_project.devtools.throwaway_db import throwaway_database  # noqa: E402
 from rasa_project.devtools.whatsapp_simulator import whatsapp_address  # noqa: E402
 
@@ -145,18 +143,13 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     parser.add_argument("--model", default=None)
     parser.add_argument("--keep-logs", action="store_true")
     args = parser.parse_args(argv)
+    layouts = choose(parser, args.layouts, LABELS, "layout")
     model = bench_model(args.model)
-    work_dir = Path(tempfile.mkdtemp(prefix="bench_ingress_"))
     load_before = machine()
     results: Dict[str, Dict[str, Any]] = {}
-    try:
-        for layout in [name.strip() for name in args.layouts.split(",") if name.strip()]:
-            results[layout] = run_layout(layout, model, args, work_dir)
-    finally:
-        if args.keep_logs:
-            print(f"logs in {work_dir}")
-        else:
-            shutil.rmtree(work_dir, ignore_errors=True)
+    with work_dir("bench_ingress_", args.keep_logs) as work:
+        for layout in layouts:
+            results[layout] = run_layout(layout, model, args, work)
     print_table(results, load_before, machine())
     return {"layouts": results, "rate": args.rate, "seconds": args.seconds, "overload": args.overload,
             "machine": machine()}

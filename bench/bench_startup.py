@@ -22,11 +22,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -40,7 +38,7 @@ if str(PROJECT_ROOT) not in sys.path:
 import httpx  # noqa: E402
 
 from bench.channel_stacks import AUTH_TOKEN, BOOKING_TOKEN  # noqa: E402
-from bench.common import bench_model, fmt, machine  # noqa: E402
+from bench.common import bench_model, choose, fmt, machine, work_dir  # noqa: E402
 from rasa_project.devtools.local_stack import LocalStack, StackPorts, free_port  # noqa: E402
 from rasa_project.devtools.throwaway_db import throwaway_database  # noqa: E402
 from rasa_project.devtools.whatsapp_simulator import build_inbound_form, post_inbound  # noqa: E402
@@ -194,20 +192,11 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
     parser.add_argument("--model", default=None)
     parser.add_argument("--keep-logs", action="store_true")
     args = parser.parse_args(argv)
-    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    unknown = set(variants) - set(LABELS)
-    if unknown:
-        parser.error(f"unknown variant(s): {', '.join(sorted(unknown))}")
+    variants = choose(parser, args.variants, LABELS)
     model = bench_model(args.model)
-    work = Path(tempfile.mkdtemp(prefix="bench_startup_"))
     load_before = machine()
-    try:
+    with work_dir("bench_startup_", args.keep_logs) as work:
         results = run(variants, model, args.timeout, work)
-    finally:
-        if args.keep_logs:
-            print(f"logs in {work / 'logs'}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
     print_table(results, load_before, machine())
     return results
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
+import shutil
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Iterable, Iterator, List, Optional, Sequence
 
 REDIS_BENCH_URL = "redis://127.0.0.1:6379/7"  # db 7 is the benchmarks' own
 
@@ -48,3 +52,25 @@ def bench_model(path: Optional[str] = None) -> Path:
         from rasa_project.devtools.model_cache import ensure_model
 
         return ensure_model()
+
+
+def choose(parser: argparse.ArgumentParser, text: str, known: Iterable[str], what: str = "variant") -> List[str]:
+    """`a,b,c` → the names, in order; an unknown name stops the run before anything starts."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = set(names) - set(known)
+    if unknown:
+        parser.error(f"unknown {what}(s): {', '.join(sorted(unknown))} (known: {', '.join(known)})")
+    return names
+
+
+@contextmanager
+def work_dir(prefix: str, keep: bool) -> Iterator[Path]:
+    """A temp dir for a bench's logs and generated files: removed at the end unless `--keep-logs`."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield path
+    finally:
+        if keep:
+            print(f"logs kept in {path}")
+        else:
+            shutil.rmtree(path, ignore_errors=True)
