@@ -57,17 +57,18 @@ class ProactiveMessage:
 
 def enqueue(conn: Connection, message: ProactiveMessage, notify: bool = True) -> bool:
     """Queue `message` inside the caller's transaction; False when its key was queued before. On Postgres
-    a new row also sends `NOTIFY whatsapp_inbox, '<sender>|'` in that transaction (`inbox_notify.py`), so a
-    listening worker runs it at once instead of at its next poll."""
+    a new row also sends `NOTIFY whatsapp_inbox, '<sender>|<row id>'` in that transaction (`inbox_notify.py`),
+    so a listening worker runs it at once instead of at its next poll, and knows no closing claim is needed
+    when nothing else was named since."""
     payload = {METADATA_KEY: {"key": message.key, "intent": message.intent, "entities": message.entities}}
     values = dict(message_sid=message.message_sid, sender_id=message.sender_id, received_at=utcnow(),
                   body=f"/{message.intent}", metadata=json.dumps(payload, ensure_ascii=False),
                   public_base_url=None, status=PENDING, attempts=0)
     stmt = dialect_insert(conn.engine, inbox).values(**values).on_conflict_do_nothing(index_elements=["message_sid"])
-    inserted = conn.execute(stmt).rowcount == 1
-    if inserted and notify:
-        notify_inbox(conn, message.sender_id)
-    return inserted
+    row_id = conn.execute(stmt.returning(inbox.c.id)).scalar()
+    if row_id is not None and notify:
+        notify_inbox(conn, message.sender_id, int(row_id))
+    return row_id is not None
 
 
 def request_of(sender_id: str, metadata: Dict[str, Any]) -> Optional[ProactiveMessage]:

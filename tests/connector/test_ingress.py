@@ -133,7 +133,9 @@ async def test_listener_reconnects_after_its_connection_is_terminated(settings: 
             assert enqueue(conn, ProactiveMessage("+5215512340003", "k1", "recordatorio"))
             assert not enqueue(conn, ProactiveMessage("+5215512340003", "k1", "recordatorio"))
         await eventually(lambda: heard, timeout=10)
-        assert heard == [("+5215512340003", None)]  # a proactive row's NOTIFY names no row: a claim follows
+        with engine.connect() as conn:
+            row_id = conn.execute(sa.text("SELECT id FROM whatsapp_inbox WHERE sender_id = '+5215512340003'")).scalar()
+        assert heard == [("+5215512340003", row_id)]  # named: the drain that runs it needs no closing claim
     finally:
         await listener.stop()
 
