@@ -90,10 +90,14 @@ def _trace_predictions_without_autograph() -> None:
 
 
 def run_rasa(argv: list[str]) -> int:
-    """`rasa <argv>` in this process, with the fast loading applied (`python -m rasa_project serve run ...`)."""
+    """`rasa <argv>` in this process, with the fast loading applied (`python -m rasa_project serve run ...`), and
+    the action server's responses checked without re-checking Rasa's schema each time (`action_response_check.py`)."""
     import sys
 
+    from rasa_project import action_response_check
+
     apply()
+    action_response_check.apply()
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa", *argv]

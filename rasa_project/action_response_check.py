@@ -1,0 +1,75 @@
+"""Check the action server's responses as Rasa does, without re-checking Rasa's own schema on every call.
+
+Rasa 3.6 validates every custom action's response (`RemoteAction._validate_action_result`) with
+`jsonschema.validate(result, schema)`, and `jsonschema.validate` first validates the *schema* against
+the JSON Schema 2020-12 metaschema (`check_schema`) before it looks at the result. The schema is Rasa's
+constant `action_response_format_spec()` (every event type's shape), so that check gives the same answer
+every time, and it is the biggest single cost of a turn in the Rasa process: py-spy `--gil` on the
+production layout under load put 47 % of the process's Python time in it, more than NLU and the
+policies together (bench/README.md has the before/after figures).
+
+Here the validator is built once, the schema checked once when it is built, and every response is then
+checked against it with the same `best_match` error and the same message suffix as Rasa's, so a bad
+response is rejected exactly as before (`tests/unit/test_action_response_check.py` compares the two on
+valid and invalid responses). Applied where the fast model load is (`python -m rasa_project serve`),
+and refused on any Rasa version but the one it was checked against, like `fast_load.py`.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Dict
+
+CHECKED_RASA_VERSION = "3.6.21"
+_applied = False
+
+
+class UnsupportedRasaVersion(RuntimeError):
+    """The patch copies one Rasa release's method."""
+
+
+@functools.lru_cache(maxsize=1)
+def response_validator() -> Any:
+    """The validator of Rasa's action-response schema; the schema itself checked here, once."""
+    from jsonschema.validators import validator_for  # type: ignore[import-untyped]
+    from rasa.core.actions.action import RemoteAction
+
+    schema = RemoteAction.action_response_format_spec()
+    cls = validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def validate_action_result(self: Any, result: Dict[str, Any]) -> bool:
+    """`RemoteAction._validate_action_result` of Rasa 3.6.21 with the validator built once."""
+    from jsonschema import exceptions  # type: ignore[import-untyped]
+    from rasa.shared.constants import DOCS_BASE_URL
+
+    error = exceptions.best_match(response_validator().iter_errors(result))
+    if error is None:
+        return True
+    error.message += (
+        f". Failed to validate Action server response from API, "
+        f"make sure your response from the Action endpoint is valid. "
+        f"For more information about the format visit "
+        f"{DOCS_BASE_URL}/custom-actions"
+    )
+    raise error
+
+
+def apply() -> None:
+    """Patch `RemoteAction` for serving (idempotent)."""
+    global _applied
+    if _applied:
+        return
+    import rasa
+    from rasa.core.actions.action import RemoteAction
+
+    if rasa.__version__ != CHECKED_RASA_VERSION:
+        raise UnsupportedRasaVersion(
+            f"action_response_check copies rasa {CHECKED_RASA_VERSION}'s check, not {rasa.__version__}'s: "
+            "compare RemoteAction._validate_action_result, re-run tests/unit/test_action_response_check.py "
+            "and update CHECKED_RASA_VERSION"
+        )
+    RemoteAction._validate_action_result = validate_action_result
+    _applied = True
