@@ -39,6 +39,7 @@ from bench.channel_stacks import (  # noqa: E402
     db_transactions,
     ours_stack,
     ours_webhooks,
+    postgres_cpu,
     scrape_histograms,
     stack_cpu,
     start_reference,
@@ -97,7 +98,7 @@ async def measure(target: Target, sandbox_url: str, args: argparse.Namespace,
 
 def _cpu(stack: Any) -> Dict[str, float]:
     own = os.times()
-    return {**stack_cpu(stack), "bench client": own.user + own.system}
+    return {**stack_cpu(stack), "bench client": own.user + own.system, "postgres": postgres_cpu()}
 
 
 def _scrape(metrics_urls: Sequence[str]) -> Dict[str, float]:

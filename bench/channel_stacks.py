@@ -87,6 +87,19 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu() -> float:
+    """CPU seconds of every `postgres` process on the machine (the server is shared: meaningful on a quiet one)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if text.split("(", 1)[1].startswith("postgres)"):
+            total += cpu_seconds(int(stat.parent.name))
+    return total
+
+
 def stack_cpu(stack: LocalStack) -> Dict[str, float]:
     return {p.name: cpu_seconds(p.popen.pid) for p in stack.processes
             if p.popen is not None and p.popen.poll() is None}

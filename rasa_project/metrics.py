@@ -67,6 +67,11 @@ TRANSCRIPTION_LATENCY = Histogram(
     buckets=(0.25, 0.5, 1, 2, 4, 8, 16, 32),
 )
 INBOX_BACKLOG = Gauge("whatsapp_inbox_backlog", "Inbound messages accepted but not yet processed")
+INBOX_HANDOFFS = Counter(
+    "whatsapp_inbox_handoffs_total",
+    "Senders a busy instance handed on to whichever instance is free (several instances share the inbox: "
+    "connectors/whatsapp/worker.py) instead of claiming their next message itself",
+)
 INBOX_WAKEUPS = Counter(
     "whatsapp_inbox_wakeups_total",
     "Wake-ups of a sender's drain in the inbox worker, by source: local (this process stored the message), "

@@ -280,6 +280,15 @@ class InboxStore:
                         next_attempt_at=utcnow() + timedelta(seconds=delay_seconds)))
             return result.rowcount == 1
 
+    def hand_off(self, sender_id: str) -> None:
+        """`NOTIFY whatsapp_inbox, '<sender>|'`: every listening process is woken for `sender_id`, and the
+        first one free to claim runs its next message (`worker.py`: a busy instance hands a sender on).
+        A no-op without NOTIFY (SQLite, `INBOX_NOTIFY=false`): nobody else listens."""
+        if not self.notify:
+            return
+        with self.autocommit.connect() as conn:
+            notify_inbox(conn, sender_id)
+
     def release(self, row_id: int, owner: str) -> None:
         """Give a claimed row back untouched (shutdown): pending again, the attempt not counted."""
         with self.autocommit.begin() as conn:

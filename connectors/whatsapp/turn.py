@@ -131,7 +131,7 @@ class TurnProcessor:
                     await output.send_one(row.sender_id, VOICE_ECHO.format(transcript))
                 message = UserMessage(bot_text, output, row.sender_id, input_channel=CHANNEL_NAME,
                                       message_id=row.message_sid, metadata=metadata)
-                if self._lock_is_local():  # the tracker save that logs the turn marks the row done with it
+                if self.lock_is_local():  # the tracker save that logs the turn marks the row done with it
                     along = SaveAlong(row.message_sid, lambda: self.inbox.finish_statement(row.id, self.owner, DONE))
                     with saving_along(along):
                         await self.on_new_message(message)
@@ -157,7 +157,7 @@ class TurnProcessor:
         TURN_LATENCY.observe(time.monotonic() - started)
         return True
 
-    def _lock_is_local(self) -> bool:
+    def lock_is_local(self) -> bool:
         """May the finish ride along with the tracker save? Only when Rasa's lock store is this process's
         own: then the sender's next message is claimed by this drain after Rasa released its lock. With a
         shared lock store (Redis, several instances) a row marked done inside Rasa's turn lets another

@@ -6,6 +6,12 @@ The webhook `wake`s a sender right after storing its message (in this process), 
 expired because the instance processing it died), which is how messages accepted before a restart get processed. Each
 woken sender gets at most one drain task in this process; the database claim (see `inbox_store.py`)
 keeps order across processes.
+
+With several instances (a shared lock store) a sender's next message is claimed by the instance that ran
+the previous one (it holds the sender until its turn is finished), so senders would stick to the instance
+they first landed on, however unevenly that fell. A busy instance (other turns running) therefore hands
+the sender on instead of claiming its next message itself: a NOTIFY naming no row wakes every instance,
+and the first free to claim runs it (bench/README.md: the two-instance balance).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import sqlalchemy as sa
 
 from connectors.whatsapp.inbox_store import InboxStore
 from connectors.whatsapp.turn import TurnProcessor
-from rasa_project.metrics import INBOX_BACKLOG, INBOX_WAKEUPS
+from rasa_project.metrics import INBOX_BACKLOG, INBOX_HANDOFFS, INBOX_WAKEUPS
 from rasa_project.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -27,6 +33,7 @@ logger = logging.getLogger(__name__)
 class InboxWorker:
     def __init__(self, settings: Settings, inbox: InboxStore, processor: TurnProcessor, owner: str) -> None:
         self.settings = settings
+        self._turns_running = 0
         self.inbox = inbox
         self.processor = processor
         self.owner = owner
@@ -67,12 +74,22 @@ class InboxWorker:
                                                 self.settings.inbox_lease_seconds,
                                                 self.settings.rate_limit_window_seconds)
                 if claim.row is not None:
-                    finished = await self.processor.process(claim.row)
-                    if (finished and not claim.more and self._unnamed.get(sender_id, 0) == unnamed
+                    self._turns_running += 1
+                    try:
+                        finished = await self.processor.process(claim.row)
+                    finally:
+                        self._turns_running -= 1
+                    if not finished:
+                        continue
+                    if (not claim.more and self._unnamed.get(sender_id, 0) == unnamed
                             and self._newest_named.get(sender_id, 0) <= claim.row.id):
                         # Nothing waited behind it when claimed, and every wake-up since named this message
                         # or an older one: a message accepted meanwhile wakes us with its own, newer id, so
                         # a closing claim would find nothing (the poller still covers a lost NOTIFY).
+                        return
+                    if self._turns_running > 0 and not self.processor.lock_is_local():  # several instances
+                        await asyncio.to_thread(self.inbox.hand_off, sender_id)
+                        INBOX_HANDOFFS.inc()
                         return
                     continue
                 if claim.retry_in is not None and claim.retry_in <= self.settings.inbox_poll_seconds:

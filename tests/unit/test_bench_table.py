@@ -4,6 +4,7 @@ variants (a bench run with `--variants ours,rest` must not crash at the end and 
 from __future__ import annotations
 
 import itertools
+import os
 from typing import Any, Dict
 
 import pytest
@@ -39,3 +40,11 @@ def test_the_production_layout_is_compared_with_the_stock_channels() -> None:
         ("0.050", "Rasa TwilioInput (built-in)", "0.060", "1.20"),
         ("0.050", "Rasa REST (ack = whole turn)", "0.050", "1.00")]
     assert ("ingress process CPU s per message, ours, ingress + 1 Rasa", "0.010", "", "", "") in rows
+
+
+def test_the_two_process_ratio_is_shown_against_the_machines_cpu_ceiling() -> None:
+    ours = dict(ALL["ours"], cpu_s={"rasa": 7.0, "actions": 0.5, "postgres": 0.5})  # 0.08 CPU s per message
+    rows = channel_rows({"variants": {"ours": ours, "ours2": ALL["ours2"]}, "senders": 20, "messages": 5,
+                         "concurrency": 20})
+    ceiling = [r for r in rows if r[2].startswith("this machine's ceiling")]
+    assert [r[3] for r in ceiling] == [f"{(os.cpu_count() or 1) / 0.08 / 10.0:.2f}"]
