@@ -72,4 +72,5 @@ def apply() -> None:
             "and update CHECKED_RASA_VERSION"
         )
     RemoteAction._validate_action_result = validate_action_result
+    response_validator()  # built now, at start-up, not by the first client's turn
     _applied = True
