@@ -46,7 +46,7 @@ from sanic import Sanic  # noqa: E402
 
 from bench.common import fmt, machine, percentile  # noqa: E402
 from connectors.whatsapp import WhatsAppInput  # noqa: E402
-from connectors.whatsapp.tables import utcnow  # noqa: E402
+from connectors.whatsapp.tables import senders, utcnow  # noqa: E402
 from rasa_project.conversation_log.database import create_log_engine  # noqa: E402
 from rasa_project.conversation_log.migrations import migrate  # noqa: E402
 from rasa_project.devtools.local_stack import free_port  # noqa: E402
@@ -119,8 +119,13 @@ async def _stop(server: Any) -> None:
 
 
 def _insert_due(engine: sa.engine.Engine, count: int) -> None:
+    """`count` reminders due now, to clients who wrote in the last hour: inside WhatsApp's 24-hour window the
+    reminder goes free-form (outside it, the channel sends it as the approved template or skips it
+    `outside_window_no_template`; this bench approves none)."""
     now = utcnow()
     with engine.begin() as conn:
+        conn.execute(senders.insert(), [dict(sender_id=f"+{PHONE_BASE + i}", opted_out=False,
+                                             last_inbound_at=now - timedelta(hours=1)) for i in range(count)])
         conn.execute(reminders.insert(), [
             dict(booking_id=f"BENCH-{i:05d}", client_phone=f"+{PHONE_BASE + i}", service_code="yoga",
                  service_name="Yoga", starts_at=now + timedelta(hours=3), offset_minutes=120, due_at=now,
