@@ -65,6 +65,8 @@ def enqueue(conn: Connection, message: ProactiveMessage, notify: bool = True) ->
                   body=f"/{message.intent}", metadata=json.dumps(payload, ensure_ascii=False),
                   public_base_url=None, status=PENDING, attempts=0)
     stmt = dialect_insert(conn.engine, inbox).values(**values).on_conflict_do_nothing(index_elements=["message_sid"])
+    if conn.engine.dialect.name != "postgresql":  # no NOTIFY there (and no RETURNING in SQLAlchemy 1.4's SQLite)
+        return conn.execute(stmt).rowcount == 1
     row_id = conn.execute(stmt.returning(inbox.c.id)).scalar()
     if row_id is not None and notify:
         notify_inbox(conn, message.sender_id, int(row_id))
