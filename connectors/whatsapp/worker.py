@@ -87,7 +87,8 @@ class InboxWorker:
                         # or an older one: a message accepted meanwhile wakes us with its own, newer id, so
                         # a closing claim would find nothing (the poller still covers a lost NOTIFY).
                         return
-                    if self._turns_running > 0 and not self.processor.lock_is_local():  # several instances
+                    if self._turns_running > 0 and self.inbox.notify and not self.processor.lock_is_local():
+                        # several instances, and a NOTIFY reaches them (with the poller alone it would wait a poll)
                         await asyncio.to_thread(self.inbox.hand_off, sender_id)
                         INBOX_HANDOFFS.inc()
                         return

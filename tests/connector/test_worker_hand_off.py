@@ -21,8 +21,9 @@ def row(row_id: int, sender: str) -> InboxRow:
 class Inbox:
     """Each sender's queue of row ids; claims pop them in order. Records hand-offs."""
 
-    def __init__(self, queues: Dict[str, List[int]]) -> None:
+    def __init__(self, queues: Dict[str, List[int]], notify: bool) -> None:
         self.queues = queues
+        self.notify = notify
         self.claims: List[Tuple[str, int]] = []
         self.handed_off: List[str] = []
 
@@ -53,8 +54,8 @@ class Processor:
         return self.local
 
 
-async def run(local: bool, seconds: Dict[str, float]) -> Inbox:
-    inbox = Inbox({"A": [1, 2], "B": [3]})
+async def run(local: bool, seconds: Dict[str, float], notify: bool = True) -> Inbox:
+    inbox = Inbox({"A": [1, 2], "B": [3]}, notify)
     worker = InboxWorker(Settings(), inbox, Processor(seconds, local), "me")  # type: ignore[arg-type]
     worker.wake("B", row_id=3)
     worker.wake("A", row_id=2)
@@ -71,9 +72,12 @@ async def test_a_busy_instance_hands_the_sender_on() -> None:
     assert ("A", 2) not in inbox.claims, "the next message is left for whichever instance is free"
 
 
-@pytest.mark.parametrize("local, seconds", [(True, {"A": 0.05, "B": 0.5}),   # alone: nobody to hand on to
-                                            (False, {"A": 0.05, "B": 0.01})])  # shared, but nothing else runs
-async def test_otherwise_the_drain_keeps_the_sender(local: bool, seconds: Dict[str, float]) -> None:
-    inbox = await run(local, seconds)
+@pytest.mark.parametrize("local, seconds, notify", [
+    (True, {"A": 0.05, "B": 0.5}, True),    # alone: nobody to hand on to
+    (False, {"A": 0.05, "B": 0.01}, True),  # shared, but nothing else runs
+    (False, {"A": 0.05, "B": 0.5}, False),  # no NOTIFY (INBOX_NOTIFY=false): the others would only see it at a poll
+])
+async def test_otherwise_the_drain_keeps_the_sender(local: bool, seconds: Dict[str, float], notify: bool) -> None:
+    inbox = await run(local, seconds, notify)
     assert inbox.handed_off == []
     assert sorted(inbox.claims) == [("A", 1), ("A", 2), ("B", 3)]
