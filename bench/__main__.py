@@ -151,7 +151,7 @@ def _transactions(r: Dict[str, Any]) -> str:
 
 
 def _rasa_cpu_per_turn(r: Dict[str, Any]) -> Optional[float]:
-    """CPU seconds of the Rasa process(es) (`rasa`, `rasa1`, the reference's) per message, calibration included."""
+    """CPU seconds of the Rasa process(es) (`rasa`, `rasa1`, the reference's) per message of the measured load."""
     cpu = sum(v for k, v in r.get("cpu_s", {}).items() if k.startswith("rasa"))
     messages = r.get("messages_total")
     return cpu / messages if messages else None
@@ -275,7 +275,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     wanted = choose(parser, args.only, BENCHES, "benchmark")
     model = str(bench_model(args.model))
     plans: Dict[str, List[str]] = {
-        "channel": (["--senders", "6", "--messages", "3", "--concurrency", "6"] if args.quick else [])
+        "channel": (["--senders", "6", "--messages", "3", "--concurrency", "6", "--warmup", "3"] if args.quick else [])
         + ["--model", model],
         "growth": ["--model", model, "--turns", str(args.turns or (60 if args.quick else 400))],
         "llm": ["--requests", "30"] if args.quick else [],
