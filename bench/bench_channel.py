@@ -140,7 +140,7 @@ def _run_measured(stack: Any, db_url: str, target: Target, args: argparse.Namesp
     time.sleep(SETTLE_SECONDS)  # status callbacks trail the replies; pg_stat_database flushes ~1 s late
     cpu_after = _cpu(stack)
     result["cpu_s"] = {name: round(cpu_after[name] - cpu_before.get(name, 0.0), 1) for name in cpu_after}
-    messages = result["sent"]
+    messages = max(result["sent"], 1)
     result["messages_total"] = messages  # the measured load: what the CPU and transaction figures cover
     commits, rollbacks = db_transactions(db_url)
     result["db_commits_per_message"] = (commits - xact_before[0]) / messages
