@@ -29,7 +29,7 @@ import re
 import sys
 import threading
 import uuid
-from typing import Any, Dict, List, Mapping, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import httpx
 from twilio.request_validator import RequestValidator
@@ -340,10 +340,19 @@ def _stdin_lines(loop: asyncio.AbstractEventLoop) -> asyncio.Queue:
     """Lines from stdin via a daemon thread (None at EOF), so Ctrl-C never waits on a blocked read."""
     queue: asyncio.Queue = asyncio.Queue()
 
+    def hand_over(item: Optional[str]) -> bool:
+        """False once the chat has ended (after /salir the loop is closed; the lines left are not read)."""
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+            return True
+        except RuntimeError:  # the event loop is closed
+            return False
+
     def reader() -> None:
         for line in sys.stdin:
-            loop.call_soon_threadsafe(queue.put_nowait, line.rstrip("\r\n"))
-        loop.call_soon_threadsafe(queue.put_nowait, None)
+            if not hand_over(line.rstrip("\r\n")):
+                return
+        hand_over(None)
 
     threading.Thread(target=reader, name="stdin-reader", daemon=True).start()
     return queue

@@ -197,3 +197,30 @@ async def test_repl_stops_at_salir(sandbox: Sandbox, start_app: Starter) -> None
     assert process.returncode == 0
     assert [p["Body"] for p in posted] == ["uno"]
     assert "Escribes como" in out.decode()
+
+
+def test_lines_typed_after_the_chat_ended_are_dropped_quietly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After /salir the event loop is closed; a line still arriving on stdin (piped input, a late Enter)
+    must not end in a traceback from the reader thread."""
+    import io
+    import threading
+
+    from rasa_project.devtools import whatsapp_simulator
+
+    release = threading.Event()
+
+    class LateStdin(io.StringIO):
+        def __iter__(self):  # type: ignore[override]
+            release.wait(5)
+            return iter(["una línea tardía\n"])
+
+    errors: List[BaseException] = []
+    monkeypatch.setattr(threading, "excepthook", lambda hook_args: errors.append(hook_args.exc_value))
+    monkeypatch.setattr(sys, "stdin", LateStdin())
+    loop = asyncio.new_event_loop()
+    whatsapp_simulator._stdin_lines(loop)
+    loop.close()
+    release.set()
+    reader = next(t for t in threading.enumerate() if t.name == "stdin-reader")
+    reader.join(5)
+    assert not reader.is_alive() and errors == []
