@@ -3,8 +3,9 @@
     .venv/bin/python -m bench [--only channel,growth,llm,reminders,ingress,inbox,startup] [--quick] [--turns N]
         [--model PATH]
 
-channel  bench/bench_channel.py: webhook ack latency, turns/s with 1 and 2 Rasa instances, and the
-         reference rows (Rasa's built-in TwilioInput and REST channel), each as a ratio to ours
+channel  bench/bench_channel.py: webhook ack latency, turns/s with 1 and 2 Rasa instances, the production
+         layout (ingress + 1 Rasa), and the reference rows (Rasa's built-in TwilioInput and REST channel),
+         each as a ratio to ours; every variant warmed before its clock starts
 growth   bench/bench_tracker_growth.py: turn time at turn N / turn ~10, stock SQLTrackerStore vs ours
 llm      bench/bench_llm_overhead.py: what phrasing adds on top of a 300 ms stand-in LLM
 reminders bench/reminders.py: 1,000 due reminders claimed and sent through inbox + channel + Twilio sandbox
