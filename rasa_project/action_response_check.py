@@ -12,7 +12,7 @@ Here the validator is built once, the schema checked once when it is built, and 
 checked against it with the same `best_match` error and the same message suffix as Rasa's, so a bad
 response is rejected exactly as before (`tests/unit/test_action_response_check.py` compares the two on
 valid and invalid responses). Applied where the fast model load is (`python -m rasa_project serve`),
-and refused on any Rasa version but the one it was checked against, like `fast_load.py`.
+and refused on any Rasa version but the one it was checked against (`rasa_release.py`), like `fast_load.py`.
 """
 
 from __future__ import annotations
@@ -20,12 +20,9 @@ from __future__ import annotations
 import functools
 from typing import Any, Dict
 
-CHECKED_RASA_VERSION = "3.6.21"
+from rasa_project.rasa_release import require_checked_release
+
 _applied = False
-
-
-class UnsupportedRasaVersion(RuntimeError):
-    """The patch copies one Rasa release's method."""
 
 
 @functools.lru_cache(maxsize=1)
@@ -62,15 +59,10 @@ def apply() -> None:
     global _applied
     if _applied:
         return
-    import rasa
     from rasa.core.actions.action import RemoteAction
 
-    if rasa.__version__ != CHECKED_RASA_VERSION:
-        raise UnsupportedRasaVersion(
-            f"action_response_check copies rasa {CHECKED_RASA_VERSION}'s check, not {rasa.__version__}'s: "
-            "compare RemoteAction._validate_action_result, re-run tests/unit/test_action_response_check.py "
-            "and update CHECKED_RASA_VERSION"
-        )
+    require_checked_release("action_response_check", "compare RemoteAction._validate_action_result with "
+                            "its copy here, re-run tests/unit/test_action_response_check.py")
     RemoteAction._validate_action_result = validate_action_result
     response_validator()  # built now, at start-up, not by the first client's turn
     _applied = True

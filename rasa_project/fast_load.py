@@ -24,14 +24,11 @@ import time
 import types
 from typing import Any
 
+from rasa_project.rasa_release import require_checked_release
+
 logger = logging.getLogger(__name__)
 
-CHECKED_RASA_VERSION = "3.6.21"
 _applied = False
-
-
-class UnsupportedRasaVersion(RuntimeError):
-    """The patch was checked against one Rasa release only."""
 
 
 def apply() -> None:
@@ -39,13 +36,7 @@ def apply() -> None:
     global _applied
     if _applied:
         return
-    import rasa
-
-    if rasa.__version__ != CHECKED_RASA_VERSION:
-        raise UnsupportedRasaVersion(
-            f"fast_load was checked against rasa {CHECKED_RASA_VERSION}, not {rasa.__version__}: "
-            "re-run tests/model/test_fast_load.py and update CHECKED_RASA_VERSION"
-        )
+    require_checked_release("fast_load", "re-run tests/model/test_fast_load.py")
     _load_without_training_step()
     _trace_predictions_without_autograph()
     _applied = True
