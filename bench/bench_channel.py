@@ -71,6 +71,17 @@ def new_phone() -> str:
     return "+52155" + str(uuid.uuid4().int)[:8]
 
 
+def conversation(args: argparse.Namespace) -> List[str]:
+    """What every sender writes: `TEXTS` cycled to `--messages`."""
+    return [TEXTS[i % len(TEXTS)] for i in range(args.messages)]
+
+
+def bench_client(args: argparse.Namespace) -> httpx.AsyncClient:
+    """The senders' HTTP client: a connection for every sender in flight (and the long-poll)."""
+    limits = httpx.Limits(max_connections=args.concurrency + 10, max_keepalive_connections=args.concurrency + 10)
+    return httpx.AsyncClient(timeout=120, limits=limits)
+
+
 async def warm_up(target: Target, sandbox_url: str, args: argparse.Namespace,
                   warm_targets: Sequence[Target] = ()) -> List[int]:
     """Before the clock: a calibration conversation learns how many replies each message gets on this
@@ -78,9 +89,8 @@ async def warm_up(target: Target, sandbox_url: str, args: argparse.Namespace,
     Rasa process traces TensorFlow functions for each new input shape during its first turns; without
     this, the variant measured first in a process pays that and the next one in the same process does not
     (REST after TwilioInput measured 47 ms of CPU per message against 56 ms in a fresh process)."""
-    texts = [TEXTS[i % len(TEXTS)] for i in range(args.messages)]
-    limits = httpx.Limits(max_connections=args.concurrency + 10, max_keepalive_connections=args.concurrency + 10)
-    async with httpx.AsyncClient(timeout=120, limits=limits) as client, ReplyCollector(sandbox_url) as collector:
+    texts = conversation(args)
+    async with bench_client(args) as client, ReplyCollector(sandbox_url) as collector:
         expected = await calibrate(target, collector, client, new_phone(), texts)
         for extra in warm_targets:  # every instance answers one conversation before the clock starts
             await calibrate(extra, collector, client, new_phone(), texts)
@@ -92,9 +102,8 @@ async def warm_up(target: Target, sandbox_url: str, args: argparse.Namespace,
 
 
 async def measure(target: Target, sandbox_url: str, args: argparse.Namespace, expected: List[int]) -> Dict[str, Any]:
-    texts = [TEXTS[i % len(TEXTS)] for i in range(args.messages)]
-    limits = httpx.Limits(max_connections=args.concurrency + 10, max_keepalive_connections=args.concurrency + 10)
-    async with httpx.AsyncClient(timeout=120, limits=limits) as client, ReplyCollector(sandbox_url) as collector:
+    texts = conversation(args)
+    async with bench_client(args) as client, ReplyCollector(sandbox_url) as collector:
         phones = [new_phone() for _ in range(args.senders)]
         outcome = await run_load(target, collector, client, phones, texts, expected, args.concurrency,
                                  args.reply_timeout, args.deadline)

@@ -63,14 +63,18 @@ def _furthest_seen(twilio_sid: str) -> sa.Subquery:
             .order_by(rank.desc(), status_events.c.id.desc()).limit(1).subquery())
 
 
-_RANKS = "CASE status " + " ".join(f"WHEN '{name}' THEN {rank}" for name, rank in STATUS_RANK.items()) + " ELSE 0 END"
+def _ranks(column: str) -> str:
+    """`STATUS_RANK` of `column` as SQL text (unknown statuses rank 0), for the text statements below."""
+    whens = " ".join(f"WHEN '{name}' THEN {rank}" for name, rank in STATUS_RANK.items())
+    return f"CASE {column} {whens} ELSE 0 END"
+
 
 # `record_accepted` on Postgres: the same statement as the portable one below, written once as text: the
 # SQLAlchemy expression (three CASEs over `STATUS_RANK` and their subqueries) cost ~7 ms of CPU per reply
 # in building its cache key alone (py-spy, the Rasa process under load)
 _RECORD_ACCEPTED = sa.text(f"""
 WITH f AS (
-  SELECT status, error_code, {_RANKS} AS rank FROM whatsapp_status_events
+  SELECT status, error_code, {_ranks('status')} AS rank FROM whatsapp_status_events
   WHERE twilio_sid = :sid ORDER BY rank DESC, id DESC LIMIT 1)
 UPDATE whatsapp_outbound
 SET twilio_sid = :sid, attempts = :attempts, error_message = NULL, updated_at = :now,
@@ -89,7 +93,7 @@ up AS (
   SET status = :status, updated_at = :now, error_code = COALESCE(:error_code, o.error_code)
   FROM cur WHERE o.id = cur.id AND :rank >= ({ranks}))
 SELECT count(*) FROM cur
-""".format(ranks=_RANKS.replace("CASE status", "CASE cur.status")))
+""".format(ranks=_ranks("cur.status")))
 
 
 class OutboundStore:
