@@ -5,8 +5,11 @@ per-sender rate limit (counted from the inbox, so it holds across instances), op
 WhatsApp button (ButtonPayload, else its ButtonText), a typed "2" or a typed title → that option's
 payload. The gate keeps the state of its rules (opt-out, the options last sent, the rate-limit notice)
 and says what happens to the message; the turn processor acts on the verdict.
-What Rasa receives is saved as `bot_text` before the turn, so a retry sends Rasa the same text even
-though the options were already forgotten.
+What Rasa receives is saved as `bot_text` before the turn when a retry could not find it again: a
+transcript (not made twice), a reply the options mapped (they are forgotten then). A plain text with no
+options stored is not written (one round trip less per message): a retry's gate maps it to the same
+text, because the one thing it reads that a turn can change is the options, and a turn that stores
+options pins the row's text in the same statement (`SenderStore.store_options`).
 """
 
 from __future__ import annotations
@@ -97,7 +100,8 @@ class ChannelGate:
                            notice_kind="rate_limit")
         button = row.metadata.get("button") if text is None and isinstance(row.metadata, dict) else None
         for_rasa = option_for_reply(body, button, state.options)
-        # the options were used to map this reply: forgotten in the same statement
-        await asyncio.to_thread(self.inbox.set_bot_text, row.id, self.owner, for_rasa,
-                                row.sender_id if state.options else None)
+        if text is not None or state.options or for_rasa != body:
+            # pinned before the turn; the options used to map this reply are forgotten in the same statement
+            await asyncio.to_thread(self.inbox.set_bot_text, row.id, self.owner, for_rasa,
+                                    row.sender_id if state.options else None)
         return Verdict(text=for_rasa)

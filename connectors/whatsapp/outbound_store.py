@@ -83,6 +83,12 @@ SET twilio_sid = :sid, attempts = :attempts, error_message = NULL, updated_at = 
 WHERE id = :id
 """)
 
+# Built once: executing the same statement object with new parameters reuses its memoized cache key (a
+# new `insert().values(...)` per reply spent ~0.3 ms of CPU rebuilding it).
+_CREATE = outbound.insert().values({name: sa.bindparam(name) for name in (
+    "sender_id", "inbox_id", "kind", "body", "media_url", "status", "error_message", "attempts", "created_at",
+    "updated_at", "reply_index", "template_name", "template_variables", "template_state")})
+
 _RECORD_STATUS = sa.text("""
 WITH ev AS (
   INSERT INTO whatsapp_status_events (twilio_sid, status, error_code, received_at)
@@ -112,7 +118,7 @@ class OutboundStore:
                template_state: Optional[str] = None) -> int:
         now = utcnow()
         with self.autocommit.begin() as conn:
-            result = conn.execute(outbound.insert().values(
+            result = conn.execute(_CREATE, dict(
                 sender_id=sender_id, inbox_id=inbox_id, kind=kind, body=body, media_url=media_url,
                 status=status, error_message=error_message, attempts=0, created_at=now, updated_at=now,
                 reply_index=reply_index, template_name=template.name if template else None,

@@ -59,10 +59,14 @@ class WhatsAppOutput(OutputChannel):
 
     def __init__(self, sender: OutboundSender, senders: SenderStore, *, inbox_id: Optional[int] = None,
                  public_base_url: Optional[str] = None, kind: str = "bot",
-                 retry: Optional[RetriedTurn] = None, medium: Optional[str] = None) -> None:
+                 retry: Optional[RetriedTurn] = None, medium: Optional[str] = None,
+                 recipient: Optional[Recipient] = None) -> None:
         """`retry`: what earlier attempts of this turn sent, by reply position (retries only); `medium`:
         how the client wrote (the turn's inbound message; `phones.SMS` gets text only); None: read from the
-        client's state (proactive sends)."""
+        client's state (proactive sends). `recipient`: the client's state as the claim of this message read
+        it (Postgres): the turn's replies use it instead of reading it again for each bot message. What could
+        change it meanwhile cannot reach this turn's replies: an opt-out is the gate's (in order, after this
+        message), an undeliverable mark only stops proactive sends, and the window opened with this message."""
         self.sender = sender
         self.senders = senders
         self.inbox_id = inbox_id
@@ -70,11 +74,17 @@ class WhatsAppOutput(OutputChannel):
         self.kind = kind
         self.retry = retry
         self.medium = medium
+        self.recipient = recipient
         self._next_index = 0
 
     async def _state(self, recipient_id: str) -> Recipient:
-        """The client's state, read once per Rasa message; the turn's medium wins over the stored one."""
-        state = await asyncio.to_thread(self.senders.recipient, normalize_e164(recipient_id))
+        """The client's state (the claim's, else read once per Rasa message); the turn's medium wins over the
+        stored one."""
+        key = normalize_e164(recipient_id)
+        if self.recipient is not None and self.recipient.sender_id == key:
+            state = self.recipient
+        else:
+            state = await asyncio.to_thread(self.senders.recipient, key)
         return state if self.medium is None or self.medium == state.medium else replace(state, medium=self.medium)
 
     def _index(self) -> Optional[int]:
@@ -126,7 +136,7 @@ class WhatsAppOutput(OutputChannel):
                 sent = await self.send_one(recipient_id, part, recipient=state, medium=state.medium,
                                            offer=offer if n == len(numbered) else None) or sent
         if options and sent:
-            await asyncio.to_thread(self.senders.store_options, normalize_e164(recipient_id), options)
+            await asyncio.to_thread(self.senders.store_options, normalize_e164(recipient_id), options, self.inbox_id)
 
     async def _send_with_content(self, recipient_id: str, parts: List[str], options: List[Option],
                                  spec: ContentSpec, sid: str, state: Recipient,
@@ -162,7 +172,7 @@ class WhatsAppOutput(OutputChannel):
         content = ContentMessage(choice.content_sid, spec.ref.content_variables, shown, spec.ref)
         # the template's quick replies have fixed ids "1", "2", "3": the stored options' numbering maps them back
         if await self.send_one(recipient_id, shown, content=content, recipient=state, medium=state.medium) and options:
-            await asyncio.to_thread(self.senders.store_options, normalize_e164(recipient_id), options)
+            await asyncio.to_thread(self.senders.store_options, normalize_e164(recipient_id), options, self.inbox_id)
 
     async def send_quick_replies(self, recipient_id: str, text: str, quick_replies: List[Dict[str, Any]],
                                  **kwargs: Any) -> None:

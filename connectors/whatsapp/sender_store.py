@@ -16,9 +16,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from connectors.whatsapp.options import Option
-from connectors.whatsapp.tables import dialect_insert, senders, utcnow
+from connectors.whatsapp.tables import dialect_insert, inbox, senders, utcnow
 from rasa_project.conversation_log.database import autocommit_engine
 from rasa_project.phones import SMS, WHATSAPP
+
+_OPTIONS_PINNING_TEXT = sa.text("""
+WITH pin AS (UPDATE whatsapp_inbox SET bot_text = body WHERE id = :inbox_id AND bot_text IS NULL)
+INSERT INTO whatsapp_senders (sender_id, opted_out, last_buttons) VALUES (:sender_id, false, :buttons)
+ON CONFLICT (sender_id) DO UPDATE SET last_buttons = EXCLUDED.last_buttons
+""")
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,14 @@ class Recipient:
     last_inbound_at: Optional[datetime] = None
     undeliverable_code: Optional[int] = None
     profile_name: Optional[str] = None
+
+    @classmethod
+    def stored(cls, sender_id: str, opted_out: Optional[bool], medium: Optional[str],
+               last_inbound_at: Optional[datetime], undeliverable_code: Optional[int],
+               profile_name: Optional[str]) -> Recipient:
+        """From the sender row's columns (a NULL medium is WhatsApp)."""
+        return cls(sender_id, bool(opted_out), SMS if medium == SMS else WHATSAPP, last_inbound_at,
+                   undeliverable_code, profile_name)
 
 
 class SenderStore:
@@ -72,8 +86,8 @@ class SenderStore:
                                .where(senders.c.sender_id == sender_id)).first()
         if row is None:
             return Recipient(sender_id)
-        return Recipient(sender_id, bool(row.opted_out), SMS if row.medium == SMS else WHATSAPP,
-                         row.last_inbound_at, row.undeliverable_code, row.profile_name)
+        return Recipient.stored(sender_id, row.opted_out, row.medium, row.last_inbound_at, row.undeliverable_code,
+                                row.profile_name)
 
     def undeliverable(self, sender_id: str) -> Optional[int]:
         """The Twilio error code that marked this client undeliverable (63003, 63024, 21610, 63014), or None.
@@ -99,10 +113,21 @@ class SenderStore:
             self._upsert(conn, sender_id, opted_out=opted_out, opted_out_at=utcnow() if opted_out else None,
                          last_buttons=None)
 
-    def store_options(self, sender_id: str, options: List[Option]) -> None:
+    def store_options(self, sender_id: str, options: List[Option], pin_text_of: Optional[int] = None) -> None:
+        """The options just sent; `pin_text_of`: the inbox row whose turn sent them gets its text pinned as
+        what Rasa receives (`bot_text`, when still unset) in the same statement. The gate leaves a plain
+        text unpinned (`gate.py`): a retry maps it again to the same text, since the options are the one
+        thing it reads that a turn changes."""
+        buttons = json.dumps([o.as_dict() for o in options], ensure_ascii=False)
+        if pin_text_of is not None and self.engine.dialect.name == "postgresql":
+            with self.autocommit.connect() as conn:
+                conn.execute(_OPTIONS_PINNING_TEXT, dict(sender_id=sender_id, buttons=buttons, inbox_id=pin_text_of))
+            return
         with self.autocommit.begin() as conn:
-            self._upsert(conn, sender_id, last_buttons=json.dumps([o.as_dict() for o in options],
-                                                                  ensure_ascii=False))
+            if pin_text_of is not None:
+                conn.execute(inbox.update().where(inbox.c.id == pin_text_of, inbox.c.bot_text.is_(None))
+                             .values(bot_text=inbox.c.body))
+            self._upsert(conn, sender_id, last_buttons=buttons)
 
     def clear_options(self, sender_id: str) -> None:
         with self.autocommit.begin() as conn:

@@ -74,7 +74,8 @@ class TurnProcessor:
         """Bound to the inbound message: replies go on the medium the client used for it (no lookup)."""
         medium = SMS if row.metadata.get("medium") == SMS else WHATSAPP
         return WhatsAppOutput(self.sender, self.senders, inbox_id=row.id, public_base_url=row.public_base_url,
-                              kind=kind, retry=retry, medium=medium)
+                              kind=kind, retry=retry, medium=medium,
+                              recipient=row.context.recipient if row.context is not None else None)
 
     def _lease(self, row: InboxRow) -> Lease:
         return Lease(self.inbox, row.id, self.owner, self.settings.inbox_lease_seconds)
@@ -119,10 +120,12 @@ class TurnProcessor:
                 transcript = bot_text if voice_media(row.metadata, row.body) and bot_text != MEDIA_PAYLOAD else None
                 if transcript is not None:
                     metadata["voice"] = {"transcript": transcript}
-                if await turn_already_logged(self.agent(), row.sender_id, row.message_sid):
-                    logger.info("Inbox message %d: Rasa had logged its turn before the attempt stopped; "
-                                "not run again", row.id)
-                    bot_text = None
+            # a retry (the text pinned or, for a plain text, mapped again by the gate: `gate.py`)
+            if row.attempts > 1 and bot_text is not None and await turn_already_logged(
+                    self.agent(), row.sender_id, row.message_sid):
+                logger.info("Inbox message %d: Rasa had logged its turn before the attempt stopped; "
+                            "not run again", row.id)
+                bot_text = None
             if bot_text is not None:
                 if bot_text != row.body:
                     metadata["original_text"] = row.body

@@ -225,12 +225,17 @@ async def test_a_long_sms_goes_as_several_within_the_segment_limit(start_channel
 
 async def test_late_replies_of_a_turn_past_the_window_become_one_follow_up_template(start_channel, sandbox,
                                                                                     templated, settings):
-    """A turn that runs after the window closed (a retry hours later, simulated by moving the client's last
-    inbound back): its first reply goes as the `seguimiento` template with the client's name, the rest skipped."""
+    """A turn that runs after the window closed (its first attempt failed; the retry runs hours later, simulated
+    by moving the client's last inbound back before it is claimed): its first reply goes as the `seguimiento`
+    template with the client's name, the rest skipped."""
     engine = create_log_engine(settings.tracker_db_url, settings)
+    attempts: List[int] = []
 
     async def late_turn(message: Any) -> None:
-        client_wrote(engine, message.sender_id, hours_ago=25)
+        attempts.append(1)
+        if len(attempts) == 1:
+            client_wrote(engine, message.sender_id, hours_ago=25)
+            raise ConnectionError("the action server went away; the retry runs once the window has closed")
         await message.output_channel.send_text_message(message.sender_id, "Tu clase quedó reservada.")
         await message.output_channel.send_text_message(message.sender_id, "¿Algo más?")
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 import pytest
 import sqlalchemy as sa
@@ -18,6 +19,7 @@ from connectors.whatsapp.sender_store import SenderStore
 from connectors.whatsapp.tables import DONE, OPTED_OUT, RATE_LIMITED
 from rasa_project.conversation_log.database import create_log_engine
 from rasa_project.conversation_log.migrations import migrate
+from rasa_project.devtools.throwaway_db import throwaway_database
 from rasa_project.devtools.whatsapp_simulator import build_inbound_form
 from rasa_project.settings import Settings
 
@@ -25,13 +27,17 @@ A = "+5215533330002"
 OWNER = "gate-test"
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[sa.engine.Engine]:
-    settings = Settings(tracker_db_url=f"sqlite:///{tmp_path / 'log.db'}")
-    engine = create_log_engine(settings.tracker_db_url, settings)
-    migrate(engine)
-    yield engine
-    engine.dispose()
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.engine.Engine]:
+    """SQLite (the stores' portable statements, the gate reads the sender) and Postgres (the claim reads it
+    along; the pinning statements are text)."""
+    with contextlib.ExitStack() as stack:
+        url = (f"sqlite:///{tmp_path / 'log.db'}" if request.param == "sqlite"
+               else stack.enter_context(throwaway_database("t_gate")))
+        engine = create_log_engine(url, Settings(tracker_db_url=url))
+        migrate(engine)
+        yield engine
+        engine.dispose()
 
 
 def _gate(engine: sa.engine.Engine) -> ChannelGate:
@@ -54,13 +60,40 @@ async def _check_and_finish(engine: sa.engine.Engine, gate: ChannelGate, body: s
     return verdict
 
 
-async def test_plain_text_goes_to_rasa_and_is_saved_for_a_retry(engine: sa.engine.Engine) -> None:
+def _bot_text(engine: sa.engine.Engine, row_id: int) -> Optional[str]:
+    with engine.connect() as conn:
+        return conn.execute(sa.text("SELECT bot_text FROM whatsapp_inbox WHERE id = :i"), {"i": row_id}).scalar()
+
+
+async def test_plain_text_goes_to_rasa_unwritten_and_a_retry_maps_it_the_same(engine: sa.engine.Engine) -> None:
     row = _claimed(engine, "hola")
     verdict = await _gate(engine).check(row)
     assert verdict.text == "hola" and verdict.notice is None
-    with engine.connect() as conn:
-        saved = conn.execute(sa.text("SELECT bot_text FROM whatsapp_inbox WHERE id = :i"), {"i": row.id}).scalar()
-    assert saved == "hola"
+    assert _bot_text(engine, row.id) is None  # nothing a retry needs: the gate maps it the same way again
+    retried = InboxStore(engine).claim_next(A, "another-instance", 60)
+    assert retried.row is None  # still ours: leased
+    assert (await _gate(engine).check(row)).text == "hola"
+
+
+async def test_options_the_turn_stores_pin_its_text(engine: sa.engine.Engine) -> None:
+    """The turn of a plain "2" sends options: its text is pinned with them, so a retry gives Rasa "2" again
+    instead of the new options' second payload."""
+    row = _claimed(engine, "2")
+    assert (await _gate(engine).check(row)).text == "2"
+    SenderStore(engine).store_options(A, [Option("Yoga", "/yoga"), Option("Pilates", "/pilates")], pin_text_of=row.id)
+    assert _bot_text(engine, row.id) == "2"
+    assert [o.payload for o in SenderStore(engine).get(A).options] == ["/yoga", "/pilates"]
+
+
+async def test_a_mapped_reply_and_a_transcript_are_pinned_before_the_turn(engine: sa.engine.Engine) -> None:
+    SenderStore(engine).store_options(A, [Option("Yoga", "/yoga"), Option("Pilates", "/pilates")])
+    mapped = _claimed(engine, "la 2")
+    assert (await _gate(engine).check(mapped)).text == "/pilates"
+    assert _bot_text(engine, mapped.id) == "/pilates" and SenderStore(engine).get(A).options == []
+    InboxStore(engine).finish(mapped.id, OWNER, DONE)
+    voice = _claimed(engine, "")
+    assert (await _gate(engine).check(voice, "quiero yoga mañana")).text == "quiero yoga mañana"
+    assert _bot_text(engine, voice.id) == "quiero yoga mañana"
 
 
 async def test_opt_out_then_silence_then_opt_in(engine: sa.engine.Engine) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
 from rasa.core.tracker_store import InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import UserUttered
@@ -96,9 +97,11 @@ async def test_an_interrupted_send_twilio_never_got_is_sent_by_the_retry(setting
     assert statuses[0] == (cut, "interrupted") and statuses[1][1] != "interrupted" and len(statuses) == 2
 
 
-async def test_a_turn_rasa_already_logged_is_not_run_again(settings, start_channel, sandbox):
-    engine, logged = left_by_a_dead_worker(settings, A, "gracias, chao", bot_text="gracias, chao")
-    _, not_logged = left_by_a_dead_worker(settings, B, "hola", bot_text="hola")
+@pytest.mark.parametrize("pinned", [True, False], ids=["text pinned", "plain text unpinned"])
+async def test_a_turn_rasa_already_logged_is_not_run_again(settings, start_channel, sandbox, pinned):
+    """Pinned: the gate saved what Rasa got; unpinned: a plain text the gate maps again on the retry (gate.py)."""
+    engine, logged = left_by_a_dead_worker(settings, A, "gracias, chao", bot_text="gracias, chao" if pinned else None)
+    _, not_logged = left_by_a_dead_worker(settings, B, "hola", bot_text="hola" if pinned else None)
     engine.dispose()
     store = InMemoryTrackerStore(Domain.empty())
     tracker = DialogueStateTracker(A, slots=[])
