@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import statistics
 import sys
 import time
@@ -71,6 +72,19 @@ async def run(name: str, factory: Callable[[str, int], TrackerStore], args: argp
                 store.engine.dispose()
 
 
+def quiet_rasa_logging(configure_logging: Callable[[int], None], configure_structlog: Callable[[int], None]) -> None:
+    """Rasa's logging at WARNING for this process only. Rasa records the level in `os.environ["LOG_LEVEL"]`,
+    which every process a later bench starts would inherit (`python -m bench` runs them all in one process):
+    a Rasa started with WARNING logs none of the start-up lines the start-up bench stamps."""
+    before = os.environ.get("LOG_LEVEL")
+    configure_logging(logging.WARNING)
+    configure_structlog(logging.WARNING)
+    if before is None:
+        os.environ.pop("LOG_LEVEL", None)
+    else:
+        os.environ["LOG_LEVEL"] = before
+
+
 def main(argv: List[str] | None = None) -> dict:
     """Prints the table; returns {turns, window, stores: {name: {early_ms, late_ms, ratio}}} for `-m bench`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -85,8 +99,7 @@ def main(argv: List[str] | None = None) -> dict:
     from rasa.utils.common import configure_logging_and_warnings
     from rasa.utils.log_utils import configure_structlog
 
-    configure_logging_and_warnings(logging.WARNING)
-    configure_structlog(logging.WARNING)
+    quiet_rasa_logging(configure_logging_and_warnings, configure_structlog)
     if not args.action_endpoint:  # custom actions then fail fast, identically for both stores: hide the tracebacks
         logging.getLogger("rasa.core.processor").setLevel(logging.CRITICAL)
     factories = {"stock": stock_store, "windowed": windowed_store}
