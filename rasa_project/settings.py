@@ -173,6 +173,10 @@ class Settings:
     reminders_min_lead_minutes: int = 60  # never remind when the class starts sooner than this (skipped too_late)
     reminders_in_process: bool = False  # run the sync and the scheduler inside the Rasa process (with the channel)
     reminders_batch: int = 50  # due reminders claimed per transaction
+    # `python -m rasa_project reminders` serves its Prometheus metrics (reminders, waitlist) on GET /metrics here
+    # (0: no endpoint); one port per such process on a host
+    reminders_metrics_host: str = "127.0.0.1"
+    reminders_metrics_port: int = 9102
 
     # Local sandboxes (the README's run command)
     sandbox_booking_db_url: str = f"sqlite:///{LOCAL_STATE_DIR / 'booking_sandbox.db'}"

@@ -10,6 +10,7 @@ next period, never fatal.
 In the Rasa process (`REMINDERS_IN_PROCESS=true`) `connectors/whatsapp/lifecycle.py` starts the loops
 with the channel and passes the inbox worker's `wake`, so a claimed reminder starts its sender's drain
 at once. Several runners (processes or instances) on one database are safe: every claim is a row lock.
+Run as its own process, it serves its Prometheus metrics on `REMINDERS_METRICS_PORT` (`serve_metrics`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import signal
 import socket
 import uuid
 from typing import Any, Awaitable, Callable, List, Optional, Sequence
+from wsgiref.simple_server import WSGIServer
 
+from prometheus_client import start_http_server
 from sqlalchemy.engine import Engine
 
 from rasa_project.booking_api.client import BookingApiClient
@@ -110,7 +113,30 @@ async def run_scheduler(settings: Settings, extra: Sequence[PeriodicTask] = (),
     logger.info("Reminder loops stopped")
 
 
+def serve_metrics(settings: Settings) -> Optional[WSGIServer]:
+    """This process's `GET /metrics` on `REMINDERS_METRICS_HOST:REMINDERS_METRICS_PORT` (prometheus_client's
+    own server, in a daemon thread); None when the port is 0. Run apart from Rasa (the default), the
+    reminder and waitlist counters live here, so without it Prometheus would never see them. A port in use
+    stops the process with the setting to change: a second reminders process on a host needs its own."""
+    host, port = settings.reminders_metrics_host, settings.reminders_metrics_port
+    if port <= 0:
+        return None
+    try:
+        server, _ = start_http_server(port, host)
+    except OSError as exc:
+        raise SystemExit(f"REMINDERS_METRICS_PORT {port} on {host}: {exc}; set a free port (one per reminders "
+                         "process on a host) or 0 for no metrics endpoint") from exc
+    logger.info("Reminder metrics on http://%s:%d/metrics", host, port)
+    return server
+
+
 def main(settings: Settings) -> int:
     """`python -m rasa_project reminders`."""
-    asyncio.run(run_scheduler(settings))
+    metrics = serve_metrics(settings)
+    try:
+        asyncio.run(run_scheduler(settings))
+    finally:
+        if metrics is not None:
+            metrics.shutdown()
+            metrics.server_close()
     return 0

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, Optional
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -44,12 +44,20 @@ pytestmark = pytest.mark.e2e
 ALERT_TIMEOUT = 90.0
 
 
-def job_port(stack: LocalStack, job: str) -> int:
-    return {"assistant-rasa": stack.ports.rasa, "assistant-actions": stack.ports.actions}[job]
+def job_port(stack: LocalStack, job: str) -> Optional[int]:
+    """The stack's port for a scrape job; None for a process it does not run, whose job prometheus.yml says
+    to drop (no ingress in the single-process layout; no reminders process with REMINDERS_IN_PROCESS=true)."""
+    ports = {"assistant-rasa": stack.ports.rasa, "assistant-actions": stack.ports.actions}
+    if stack.with_ingress:
+        ports["assistant-ingress"] = stack.ports.ingress
+    return ports.get(job)
 
 
-def scrape_jobs() -> List[Dict[str, Any]]:
-    return load_yaml(PROMETHEUS_CONFIG)["scrape_configs"]
+def scrape_jobs(stack: LocalStack) -> List[Dict[str, Any]]:
+    """The shipped scrape jobs of the processes this stack runs (Rasa and the action server at least)."""
+    jobs = [job for job in load_yaml(PROMETHEUS_CONFIG)["scrape_configs"] if job_port(stack, job["job_name"])]
+    assert {"assistant-rasa", "assistant-actions"} <= {job["job_name"] for job in jobs}
+    return jobs
 
 
 def action_token(stack: LocalStack) -> str:
@@ -63,7 +71,7 @@ async def test_every_metric_named_is_exposed_where_prometheus_scrapes(
     stack: LocalStack, http: httpx.AsyncClient
 ) -> None:
     families: Dict[str, str] = {}
-    for job in scrape_jobs():
+    for job in scrape_jobs(stack):
         url = f"http://127.0.0.1:{job_port(stack, job['job_name'])}{job['metrics_path']}"
         headers = {"Authorization": f"Bearer {action_token(stack)}"} if "authorization" in job else {}
         response = await http.get(url, headers=headers)
@@ -121,6 +129,7 @@ def config_for_test(stack: LocalStack) -> Dict[str, Any]:
     config["global"].update(scrape_interval="1s", scrape_timeout="1s", evaluation_interval="1s")
     config.pop("alerting", None)
     config["rule_files"] = [ALERTS.name]
+    config["scrape_configs"] = scrape_jobs(stack)
     for job in config["scrape_configs"]:
         job["static_configs"] = [{"targets": [f"127.0.0.1:{job_port(stack, job['job_name'])}"]}]
     return config

@@ -19,7 +19,7 @@ from prometheus_client import REGISTRY, generate_latest
 import rasa_project.metrics  # noqa: F401  (declares every metric in the default registry)
 from rasa_project.conversation_log.migrations import migrate
 from rasa_project.devtools.throwaway_db import throwaway_database
-from rasa_project.settings import PROJECT_ROOT
+from rasa_project.settings import PROJECT_ROOT, Settings
 from tests.monitoring import support
 from tests.monitoring.support import (
     ALERTS,
@@ -90,7 +90,12 @@ def test_dashboard_covers_each_live_metric_and_each_business_view() -> None:
     named = set().union(*(metric_names(expr) for expr in _dashboard_exprs()))
     for metric in ("assistant_turns_total", "assistant_turn_seconds_bucket", "whatsapp_inbox_backlog",
                    "whatsapp_outbound_messages_total", "llm_phrasing_calls_total", "booking_api_calls_total",
-                   "assistant_action_api_errors_total", "whatsapp_voice_notes_total"):
+                   "assistant_action_api_errors_total", "whatsapp_voice_notes_total",
+                   # what the bot says first and the helpdesk (reminders process, Rasa, action server)
+                   "reminders_claimed_total", "reminders_sent_total", "reminders_skipped_total",
+                   "reminders_failed_total", "reminder_send_delay_seconds_bucket", "assistant_waitlist_total",
+                   "whatsapp_outside_window_messages_total", "whatsapp_undeliverable_marks_total",
+                   "assistant_helpdesk_mirror_total", "assistant_helpdesk_outbox_backlog"):
         assert metric in named, metric
     read = set().union(*(sql_views(sql) for _, sql in sql_targets()))
     assert read == set(views_manifest())
@@ -201,9 +206,18 @@ def test_promtool_unit_tests_of_the_alert_rules() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_prometheus_scrapes_both_processes() -> None:
+def test_prometheus_scrapes_every_process_that_counts() -> None:
+    """Rasa, the ingress (the webhook's own figures), the reminders process (reminders and waitlist, on
+    REMINDERS_METRICS_PORT) and the action server; the down alert covers each of them."""
     jobs = {job["job_name"]: job for job in load_yaml(PROMETHEUS_CONFIG)["scrape_configs"]}
     assert jobs["assistant-rasa"]["metrics_path"] == "/webhooks/whatsapp/metrics"
+    assert jobs["assistant-ingress"]["metrics_path"] == "/webhooks/whatsapp/metrics"
+    assert jobs["assistant-ingress"]["static_configs"][0]["targets"] == [f"127.0.0.1:{Settings().ingress_port}"]
+    assert jobs["assistant-reminders"]["metrics_path"] == "/metrics"
+    assert jobs["assistant-reminders"]["static_configs"][0]["targets"] == [
+        f"127.0.0.1:{Settings().reminders_metrics_port}"]
+    [down] = [rule for rule in alert_rules() if rule.get("alert") == "AssistantTargetDown"]
+    assert all(job in down["expr"] for job in jobs), down["expr"]
     assert jobs["assistant-actions"]["metrics_path"] == "/metrics"
     assert jobs["assistant-actions"]["authorization"]["credentials_file"]  # every path but /health needs the token
     assert load_yaml(PROMETHEUS_CONFIG)["rule_files"] == [ALERTS.name]
