@@ -10,8 +10,9 @@ conditional on the row being unchanged (attempts doubles as a version), so a cla
 Round trips (issue 13): on Postgres each method is ONE statement on the autocommit engine
 (`database.autocommit_engine`): `accept` inserts the row, upserts the sender and NOTIFYs in one statement
 (durable when it returns, before the webhook's 200); `claim_next` locks, claims and reads what the turn
-needs (the sender's state, the rate-limit count, whether more messages wait) in one statement too.
-SQLite (the embedded default) runs the same steps as separate statements in a transaction.
+needs (the sender's state, the delivery state, the rate-limit count, whether more messages wait) in one
+statement too; the statements are in `inbox_sql.py`. SQLite (the embedded default) runs the same steps as
+separate statements in a transaction.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy.engine import Engine
 
 from connectors.whatsapp.inbound import InboundMessage
 from connectors.whatsapp.inbox_notify import notify as notify_inbox
+from connectors.whatsapp.inbox_sql import ACCEPT, BOT_TEXT_CLEARING_OPTIONS, CLAIM, FINISH, SET_BOT_TEXT
 from connectors.whatsapp.options import Option
 from connectors.whatsapp.sender_store import Recipient, SenderState
 from connectors.whatsapp.tables import (
@@ -40,62 +42,6 @@ from connectors.whatsapp.tables import (
     utcnow,
 )
 from rasa_project.conversation_log.database import autocommit_engine
-
-_ACCEPT = """
-WITH ins AS (
-  INSERT INTO whatsapp_inbox (message_sid, sender_id, received_at, body, metadata, public_base_url, status, attempts)
-  VALUES (:message_sid, :sender_id, :now, :body, :metadata, :public_base_url, 'pending', 0)
-  ON CONFLICT (message_sid) DO NOTHING
-  RETURNING id, sender_id),
-up AS (
-  INSERT INTO whatsapp_senders (sender_id, profile_name, opted_out, last_inbound_at, medium)
-  SELECT sender_id, :profile_name, false, :now, :medium FROM ins
-  ON CONFLICT (sender_id) DO UPDATE SET profile_name = EXCLUDED.profile_name, last_inbound_at = :now,
-    medium = :medium, undeliverable_at = NULL, undeliverable_code = NULL)
-SELECT id{notify} FROM ins
-"""
-
-_CLAIM = sa.text("""
-WITH oldest AS (
-  SELECT * FROM whatsapp_inbox
-  WHERE id = (SELECT min(id) FROM whatsapp_inbox WHERE sender_id = :sender_id AND status IN ('pending', 'processing'))
-    AND status IN ('pending', 'processing')
-  FOR UPDATE SKIP LOCKED),
-claimed AS (
-  UPDATE whatsapp_inbox AS i
-  SET status = 'processing', lease_owner = :owner, lease_until = :until, attempts = o.attempts + 1
-  FROM oldest AS o
-  WHERE i.id = o.id
-    AND ((o.status = 'pending' AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= :now))
-      OR (o.status = 'processing' AND (o.lease_until IS NULL OR o.lease_until <= :now)))
-  RETURNING i.id)
-SELECT o.*, EXISTS (SELECT 1 FROM claimed) AS claimed, s.sender_id AS s_sender_id, s.opted_out AS s_opted_out,
-  s.last_buttons AS s_last_buttons, s.rate_limit_notified_at AS s_rate_limit_notified_at,
-  s.medium AS s_medium, s.last_inbound_at AS s_last_inbound_at, s.undeliverable_code AS s_undeliverable_code,
-  s.profile_name AS s_profile_name,
-  (SELECT count(*) FROM whatsapp_inbox AS r
-   WHERE r.sender_id = o.sender_id AND r.id < o.id AND r.received_at > o.received_at - make_interval(secs => :window)
-     AND r.message_sid NOT LIKE :proactive) AS recent,
-  EXISTS (SELECT 1 FROM whatsapp_inbox AS m
-          WHERE m.sender_id = o.sender_id AND m.id > o.id AND m.status IN ('pending', 'processing')) AS more
-FROM oldest AS o LEFT JOIN whatsapp_senders AS s ON s.sender_id = o.sender_id
-""")
-
-_BOT_TEXT_CLEARING_OPTIONS = sa.text("""
-WITH b AS (UPDATE whatsapp_inbox SET bot_text = :bot_text WHERE id = :id AND lease_owner = :owner)
-UPDATE whatsapp_senders SET last_buttons = NULL WHERE sender_id = :sender_id
-""")
-
-
-# The hot path's Core statements, built once: executed with new parameters they reuse their memoized cache
-# key (rebuilt per call, each cost ~0.3 ms of CPU; the turn's other statements are text already)
-_SET_BOT_TEXT = (inbox.update()
-                 .where(inbox.c.id == sa.bindparam("row_id"), inbox.c.lease_owner == sa.bindparam("owner"))
-                 .values(bot_text=sa.bindparam("bot_text")))
-_FINISH = (inbox.update()
-           .where(inbox.c.id == sa.bindparam("row_id"), inbox.c.lease_owner == sa.bindparam("owner"))
-           .values(status=sa.bindparam("status"), lease_owner=None, lease_until=None,
-                   processed_at=sa.bindparam("now"), last_error=sa.bindparam("error")))
 
 
 @dataclass(frozen=True)
@@ -153,7 +99,7 @@ class InboxStore:
         self.engine = engine
         self.is_postgres = engine.dialect.name == "postgresql"
         self.notify = notify and self.is_postgres
-        self._accept = sa.text(_ACCEPT.format(
+        self._accept = sa.text(ACCEPT.format(
             notify=", pg_notify(:channel, sender_id || '|' || id)" if self.notify else ""))
 
 
@@ -236,7 +182,7 @@ class InboxStore:
     def _claim_postgres(self, sender_id: str, owner: str, lease_seconds: float, recent_window: Optional[float],
                         now: datetime) -> Claim:
         with self.autocommit.connect() as conn:
-            found = conn.execute(_CLAIM, dict(
+            found = conn.execute(CLAIM, dict(
                 sender_id=sender_id, owner=owner, until=now + timedelta(seconds=lease_seconds), now=now,
                 window=float(recent_window or 0.0), proactive=PROACTIVE_PREFIX + "%")).first()
         if found is None:
@@ -267,11 +213,11 @@ class InboxStore:
         the same statement (they were used to map this reply)."""
         if clear_options_of is not None and self.is_postgres:
             with self.autocommit.connect() as conn:
-                conn.execute(_BOT_TEXT_CLEARING_OPTIONS, dict(bot_text=bot_text, id=row_id, owner=owner,
+                conn.execute(BOT_TEXT_CLEARING_OPTIONS, dict(bot_text=bot_text, id=row_id, owner=owner,
                                                               sender_id=clear_options_of))
             return
         with self.autocommit.begin() as conn:
-            conn.execute(_SET_BOT_TEXT, dict(row_id=row_id, owner=owner, bot_text=bot_text))
+            conn.execute(SET_BOT_TEXT, dict(row_id=row_id, owner=owner, bot_text=bot_text))
             if clear_options_of is not None:
                 conn.execute(senders.update().where(senders.c.sender_id == clear_options_of)
                              .values(last_buttons=None))
@@ -279,7 +225,7 @@ class InboxStore:
     def finish(self, row_id: int, owner: str, status: str, error: Optional[str] = None) -> bool:
         """Final status (done, failed, rate_limited, opted_out); False when our lease was lost."""
         with self.autocommit.begin() as conn:
-            return conn.execute(_FINISH, dict(row_id=row_id, owner=owner, status=status, now=utcnow(),
+            return conn.execute(FINISH, dict(row_id=row_id, owner=owner, status=status, now=utcnow(),
                                               error=error)).rowcount == 1
 
     @staticmethod
