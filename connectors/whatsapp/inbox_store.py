@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine
 
 from connectors.whatsapp.inbound import InboundMessage
 from connectors.whatsapp.inbox_notify import notify as notify_inbox
-from connectors.whatsapp.inbox_sql import ACCEPT, BOT_TEXT_CLEARING_OPTIONS, CLAIM, FINISH, SET_BOT_TEXT
+from connectors.whatsapp.inbox_sql import ACCEPT, BOT_TEXT_CLEARING_OPTIONS, CLAIM, FINISH, SET_BOT_TEXT, finish_update
 from connectors.whatsapp.options import Option
 from connectors.whatsapp.sender_store import Recipient, SenderState
 from connectors.whatsapp.tables import (
@@ -231,9 +231,8 @@ class InboxStore:
     @staticmethod
     def finish_statement(row_id: int, owner: str, status: str, error: Optional[str] = None) -> sa.sql.Update:
         """`finish`'s UPDATE with its values in it, for the turn's tracker save to run along (`save_along.py`:
-        composed into that save's statement, so a bound-parameter statement would not do)."""
-        return (inbox.update().where(inbox.c.id == row_id, inbox.c.lease_owner == owner)
-                .values(status=status, lease_owner=None, lease_until=None, processed_at=utcnow(), last_error=error))
+        composed into that save's statement, where SQLAlchemy cannot bind an UPDATE's parameters later)."""
+        return finish_update(row_id, owner, status, utcnow(), error)
 
     def retry_later(self, row_id: int, owner: str, error: str, delay_seconds: float) -> bool:
         with self.autocommit.begin() as conn:
