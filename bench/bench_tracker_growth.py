@@ -72,12 +72,15 @@ async def run(name: str, factory: Callable[[str, int], TrackerStore], args: argp
                 store.engine.dispose()
 
 
-def quiet_rasa_logging(configure_logging: Callable[[int], None], configure_structlog: Callable[[int], None]) -> None:
+def quiet_rasa_logging() -> None:
     """Rasa's logging at WARNING for this process only. Rasa records the level in `os.environ["LOG_LEVEL"]`,
     which every process a later bench starts would inherit (`python -m bench` runs them all in one process):
     a Rasa started with WARNING logs none of the start-up lines the start-up bench stamps."""
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
     before = os.environ.get("LOG_LEVEL")
-    configure_logging(logging.WARNING)
+    configure_logging_and_warnings(logging.WARNING)
     configure_structlog(logging.WARNING)
     if before is None:
         os.environ.pop("LOG_LEVEL", None)
@@ -96,10 +99,7 @@ def main(argv: List[str] | None = None) -> dict:
     parser.add_argument("--stores", default="stock,windowed")
     args = parser.parse_args(argv)
     args.text = args.text or DEFAULT_TEXTS
-    from rasa.utils.common import configure_logging_and_warnings
-    from rasa.utils.log_utils import configure_structlog
-
-    quiet_rasa_logging(configure_logging_and_warnings, configure_structlog)
+    quiet_rasa_logging()
     if not args.action_endpoint:  # custom actions then fail fast, identically for both stores: hide the tracebacks
         logging.getLogger("rasa.core.processor").setLevel(logging.CRITICAL)
     factories = {"stock": stock_store, "windowed": windowed_store}

@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 
 import pytest
-from rasa.utils.common import configure_logging_and_warnings
-from rasa.utils.log_utils import configure_structlog
 
 from bench.bench_tracker_growth import quiet_rasa_logging
 
@@ -18,5 +16,5 @@ def test_the_environment_keeps_its_log_level(monkeypatch: pytest.MonkeyPatch, be
         monkeypatch.delenv("LOG_LEVEL", raising=False)
     else:
         monkeypatch.setenv("LOG_LEVEL", before)
-    quiet_rasa_logging(configure_logging_and_warnings, configure_structlog)
+    quiet_rasa_logging()
     assert os.environ.get("LOG_LEVEL") == before
