@@ -121,6 +121,13 @@ def production_rows(v: Dict[str, Any], refs: List[Tuple[str, str]]) -> List[Row]
             rows.append((f"Rasa CPU s per turn, {name}", fmt(_rasa_cpu_per_turn(prod), 3), label,
                          fmt(_rasa_cpu_per_turn(v[key]), 3),
                          fmt(ratio(_rasa_cpu_per_turn(v[key]), _rasa_cpu_per_turn(prod)), 2)))
+    paired = v.get("paired")
+    if paired and paired.get("rounds"):
+        rows.append((f"Rasa CPU s per turn, same process, median of {len(paired['rounds'])} alternating rounds",
+                     fmt(paired.get("median_ours_s"), 3), "Rasa REST in that process",
+                     fmt(paired.get("median_rest_s"), 3),
+                     f"{fmt(ratio(1.0, paired.get('median_ratio')), 2)} (ours ÷ REST "
+                     f"{' / '.join(fmt(r['ratio'], 2) for r in paired['rounds'])})"))
     messages = prod.get("messages_total")
     ingress_cpu = prod.get("cpu_s", {}).get("ingress")
     if messages and ingress_cpu is not None:

@@ -1,7 +1,7 @@
 """Webhook ack latency and turns/s of our WhatsApp channel under concurrent senders, against references.
 
     .venv/bin/python bench/bench_channel.py [--senders 20] [--messages 5] [--concurrency 20]
-        [--variants ours,ingress,ours2,twilio,rest] [--deadline 300] [--keep-logs]
+        [--variants ours,ingress,ours2,twilio,rest] [--pairs 3] [--deadline 300] [--keep-logs]
 
 Variants (each on real processes on loopback, the trained model, Postgres conversation log):
   ours    connectors.whatsapp (signed webhook → durable inbox → 200 at once; worker runs the turn), 1 Rasa
@@ -11,6 +11,8 @@ Variants (each on real processes on loopback, the trained model, Postgres conver
           signed for the public URL (the first instance)
   twilio  Rasa's built-in TwilioInput (bench/reference_channels.py), its Twilio client on the sandbox
   rest    Rasa's REST channel (answers synchronously: ack latency = turn latency)
+With `ingress`, `--pairs` rounds then compare the Rasa CPU per turn of our channel and of the REST channel
+in that same Rasa process (`run_pairs`), the figure issue 13's CPU target is about, free of process drift.
 Each sender says "hola", "ayuda", "que paquetes tienen?" (cycled) and waits for the full answer before the
 next message. Figures: ack p50/p95/p99 (HTTP response time of the posts), turn p50/p95 (post → last reply
 seen at the Twilio sandbox), turns/s (answered messages / first post → last answer). Figures only.
@@ -36,6 +38,7 @@ import httpx  # noqa: E402
 from bench.channel_load import ReplyCollector, Target, calibrate, rest_target, run_load, twilio_target  # noqa: E402
 from bench.channel_stacks import (  # noqa: E402
     AUTH_TOKEN,
+    cpu_seconds,
     db_transactions,
     ours_stack,
     ours_webhooks,
@@ -164,6 +167,36 @@ def _run_measured(stack: Any, db_url: str, target: Target, args: argparse.Namesp
     return result
 
 
+def run_pairs(stack: Any, ours: Target, ours_expected: List[int], rest: Target,
+              args: argparse.Namespace) -> Dict[str, Any]:
+    """Rasa CPU per turn of our channel and of the REST channel in the SAME Rasa process, measured in
+    `--pairs` alternating rounds (ours, REST, then REST, ours, ...) of the same load.
+
+    The separate REST row comes from another process started minutes apart, and on a shared 2-core VM that
+    alone moves a 100-message figure by 10-20 % (bench/README.md). Here both channels run on one warmed
+    process, model, tracker store and Postgres, interleaved so drift cancels: the difference is the channel's
+    own cost (the inbox, the gate, the Twilio sends and their records) against REST's HTTP answer."""
+    rasa = next(p for p in stack.processes if p.name == "rasa")
+    expected = {ours.name: ours_expected,  # the process is warm for ours already
+                rest.name: asyncio.run(warm_up(rest, stack.twilio_url, args))}
+    rounds: List[Dict[str, float]] = []
+    for index in range(args.pairs):
+        order = (ours, rest) if index % 2 == 0 else (rest, ours)
+        figures: Dict[str, float] = {}
+        for target in order:
+            time.sleep(SETTLE_SECONDS)
+            before = cpu_seconds(rasa.popen.pid)
+            result = asyncio.run(measure(target, stack.twilio_url, args, expected[target.name]))
+            time.sleep(SETTLE_SECONDS)  # what trails the last reply (status callbacks, idle loops) counts for both
+            figures[target.name] = (cpu_seconds(rasa.popen.pid) - before) / max(result["sent"], 1)
+        figures["ratio"] = figures[ours.name] / figures[rest.name] if figures[rest.name] else float("nan")
+        rounds.append({k: round(v, 4) for k, v in figures.items()})
+    ratios = sorted(r["ratio"] for r in rounds)
+    return {"rounds": rounds, "median_ratio": ratios[len(ratios) // 2],
+            "median_ours_s": sorted(r[ours.name] for r in rounds)[len(rounds) // 2],
+            "median_rest_s": sorted(r[rest.name] for r in rounds)[len(rounds) // 2]}
+
+
 def run_variants(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
     model = bench_model(args.model)
     print(f"model {model}", flush=True)
@@ -205,6 +238,11 @@ def run_variants(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
                                for port in (stack.ports.ingress, stack.ports.rasa)]
                     results["ingress"] = _run_measured(stack, db_url, target, args, metrics)
                     print(f"  ingress: {results['ingress']}", flush=True)
+                    if args.pairs:
+                        rest = rest_target(f"http://127.0.0.1:{stack.ports.rasa}/webhooks/rest/webhook")
+                        results["paired"] = run_pairs(stack, target, results["ingress"]["replies_per_message"],
+                                                      rest, args)
+                        print(f"  paired: {results['paired']}", flush=True)
                 finally:
                     stack.stop()
         if "ours2" in wanted:
@@ -244,6 +282,11 @@ def print_table(results: Dict[str, Dict[str, Any]], args: argparse.Namespace) ->
               f"| {fmt(ratio(r['turns_per_s'], ours.get('turns_per_s')), 2):>14} |")
     print("(ms; turn = post → last reply seen at the Twilio sandbox, REST: → HTTP response)")
     for key, r in results.items():
+        if key == "paired":
+            print("  same Rasa process, alternating rounds: Rasa CPU s per turn, ours / REST = "
+                  + ", ".join(f"{fmt(x['ingress'], 4)} / {fmt(x['rest'], 4)} ({fmt(x['ratio'], 2)})"
+                              for x in r["rounds"]) + f"; median ratio {fmt(r['median_ratio'], 2)}")
+            continue
         server = ""
         if r.get("server_ack_mean_ms") is not None:
             server = (f"; server-side mean ack {fmt(r['server_ack_mean_ms'], 2)} ms, "
@@ -265,6 +308,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     parser.add_argument("--variants", default="ours,ingress,ours2,twilio,rest")
     parser.add_argument("--reply-timeout", type=float, default=90.0, help="seconds a sender waits for a reply")
     parser.add_argument("--deadline", type=float, default=300.0, help="max seconds of load per variant")
+    parser.add_argument("--pairs", type=int, default=3,
+                        help="rounds of ours vs REST in the production layout's Rasa process (0: none)")
     parser.add_argument("--model", help="model archive (default: newest in models/)")
     parser.add_argument("--keep-logs", action="store_true", help="keep the processes' logs (temp dir)")
     args = parser.parse_args(argv)

@@ -48,3 +48,17 @@ def test_the_two_process_ratio_is_shown_against_the_machines_cpu_ceiling() -> No
                          "concurrency": 20})
     ceiling = [r for r in rows if r[2].startswith("this machine's ceiling")]
     assert [r[3] for r in ceiling] == [f"{(os.cpu_count() or 1) / 0.08 / 10.0:.2f}"]
+
+
+def test_the_same_process_rounds_give_the_median_ratio_row() -> None:
+    paired = {"rounds": [{"ingress": 0.052, "rest": 0.050, "ratio": 1.04},
+                         {"ingress": 0.060, "rest": 0.050, "ratio": 1.20},
+                         {"ingress": 0.051, "rest": 0.050, "ratio": 1.02}],
+              "median_ratio": 1.04, "median_ours_s": 0.052, "median_rest_s": 0.050}
+    rows = channel_rows({"variants": {**ALL, "paired": paired}, "senders": 20, "messages": 5, "concurrency": 20})
+    same = [r for r in rows if r[0].startswith("Rasa CPU s per turn, same process")]
+    assert same == [("Rasa CPU s per turn, same process, median of 3 alternating rounds", "0.052",
+                     "Rasa REST in that process", "0.050", "0.96 (ours ÷ REST 1.04 / 1.20 / 1.02)")]
+    without = channel_rows({"variants": {"ingress": ALL["ingress"], "paired": {"rounds": []}}, "senders": 20,
+                            "messages": 5, "concurrency": 20})
+    assert not [r for r in without if r[0].startswith("Rasa CPU s per turn, same process")]
