@@ -18,6 +18,7 @@ from sanic.response import HTTPResponse
 
 from actions.services import close_shared_services, shared_services
 from rasa_project import stack_dump
+from rasa_project.gc_freeze import freeze_startup_heap
 from rasa_project.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,10 @@ def build_app(settings: Settings, app_name: str | None = None) -> Sanic:
         # resource modules (~1.5 s, blocking), which would otherwise stall the first client's turn.
         shared_services()
         stack_dump.install()  # kill -USR1 <pid>: where every running action waits
+
+    @app.after_server_start
+    async def freeze_heap(*_: object) -> None:
+        freeze_startup_heap("actions", settings.gc_freeze_after_start)
 
     @app.after_server_stop
     async def close_clients(*_: object) -> None:
