@@ -18,7 +18,7 @@ from sanic.response import HTTPResponse
 
 from actions.services import close_shared_services, shared_services
 from rasa_project import stack_dump
-from rasa_project.gc_freeze import freeze_startup_heap
+from rasa_project.garbage_collection import after_startup
 from rasa_project.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def build_app(settings: Settings, app_name: str | None = None) -> Sanic:
 
     @app.after_server_start
     async def freeze_heap(*_: object) -> None:
-        freeze_startup_heap("actions", settings.gc_freeze_after_start)
+        after_startup("actions", settings.gc_freeze_after_start)
 
     @app.after_server_stop
     async def close_clients(*_: object) -> None:

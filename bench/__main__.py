@@ -38,6 +38,7 @@ Row = Tuple[str, str, str, str, str]
 BENCHES = ("channel", "growth", "llm", "reminders", "ingress", "inbox", "startup")
 MODULES = {"channel": "bench_channel", "growth": "bench_tracker_growth", "llm": "bench_llm_overhead",
            "reminders": "reminders", "ingress": "bench_ingress", "inbox": "bench_inbox", "startup": "bench_startup"}
+LABEL_OF = {"ours": "ours, 1 Rasa", "ingress": "ours, ingress + 1 Rasa", "ours2": "ours, 2 Rasa + Redis lock"}
 TARGET_TWO_PROCESSES = 1.6  # issue 13: 2 Rasa processes should move >= 1.6x the turns of one
 
 
@@ -95,6 +96,11 @@ def channel_rows(result: Dict[str, Any]) -> List[Row]:
                          fmt(_rasa_cpu_per_turn(v[key]), 3),
                          fmt(ratio(_rasa_cpu_per_turn(v[key]), _rasa_cpu_per_turn(ours)), 2)))
     rows += production_rows(v, refs)
+    for key in ("ours", "ingress", "ours2"):
+        r = v.get(key, {})
+        if r.get("gc_full_collections") is not None:
+            rows.append((f"full GC collections in the load, count / ms in all ({LABEL_OF[key]})",
+                         f"{r['gc_full_collections']:.0f} / {fmt(r.get('gc_full_pause_ms'), 1)}", "", "", ""))
     return rows
 
 

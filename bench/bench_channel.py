@@ -164,6 +164,9 @@ def _run_measured(stack: Any, db_url: str, target: Target, args: argparse.Namesp
             count = after.get(f"{name}_count", 0) - before.get(f"{name}_count", 0)
             total = after.get(f"{name}_sum", 0) - before.get(f"{name}_sum", 0)
             result[short] = total / count * 1000 if count else None
+        full = "assistant_gc_full_pause_seconds"
+        result["gc_full_collections"] = after.get(f"{full}_count", 0) - before.get(f"{full}_count", 0)
+        result["gc_full_pause_ms"] = (after.get(f"{full}_sum", 0) - before.get(f"{full}_sum", 0)) * 1000
     return result
 
 
@@ -291,6 +294,9 @@ def print_table(results: Dict[str, Dict[str, Any]], args: argparse.Namespace) ->
         if r.get("server_ack_mean_ms") is not None:
             server = (f"; server-side mean ack {fmt(r['server_ack_mean_ms'], 2)} ms, "
                       f"turn {fmt(r.get('server_turn_mean_ms'), 0)} ms")
+        if r.get("gc_full_collections") is not None:
+            server += (f"; full GC collections {r['gc_full_collections']:.0f} "
+                       f"({fmt(r.get('gc_full_pause_ms'), 1)} ms in all)")
         print(f"  {key}: replies per message {r['replies_per_message']}, errors {r['http_errors']}, "
               f"timeouts {r['timeouts']}, turn max {fmt(r.get('turn_max_ms'), 0)} ms{server}; "
               f"DB commits/rollbacks per message "

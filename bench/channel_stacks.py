@@ -106,7 +106,8 @@ def stack_cpu(stack: LocalStack) -> Dict[str, float]:
 
 
 def scrape_histograms(metrics_url: str) -> Dict[str, float]:
-    """`<name>_sum` / `<name>_count` of our channel's Prometheus histograms (server-side timings)."""
+    """`<name>_sum` / `<name>_count` of our channel's Prometheus histograms (server-side timings: ack, turn,
+    and the full garbage collections' pauses, generation 2 of `assistant_gc_pause_seconds`)."""
     try:
         text = httpx.get(metrics_url, timeout=5).text
     except httpx.HTTPError:
@@ -117,6 +118,10 @@ def scrape_histograms(metrics_url: str) -> Dict[str, float]:
             name, _, value = line.partition(" ")
             if name.endswith(("_sum", "_count")):
                 values[name] = float(value)
+        elif line.startswith(("assistant_gc_pause_seconds_sum{", "assistant_gc_pause_seconds_count{")) \
+                and 'generation="2"' in line:  # full collections: `assistant_gc_full_pause_seconds_sum`...
+            name = line.partition("{")[0].replace("gc_pause", "gc_full_pause")
+            values[name] = float(line.rpartition(" ")[2])
     return values
 
 

@@ -19,6 +19,12 @@ TURN_LATENCY = Histogram(
     "Time from taking a message out of the inbox to the last reply accepted by Twilio",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32),
 )
+GC_PAUSES = Histogram(
+    "assistant_gc_pause_seconds",
+    "Python garbage collections by generation and how long each paused the process (2 = full collection)",
+    ["generation"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
+)
 ACK_LATENCY = Histogram(
     "whatsapp_webhook_ack_seconds",
     "Time to answer Twilio's webhook (validation + inbox insert)",

@@ -76,7 +76,7 @@ class Settings:
     ingress_host: str = "127.0.0.1"
     ingress_port: int = 5006
     # What a process (Rasa, ingress, action server, reminders) holds once started, the model above all, is frozen
-    # out of Python's full garbage collections (`rasa_project/gc_freeze.py`); false: CPython's default
+    # out of Python's full garbage collections (`rasa_project/garbage_collection.py`); false: CPython's default
     gc_freeze_after_start: bool = True
 
     # Conversation log (Rasa SQL tracker store + our tables)

@@ -10,7 +10,7 @@ conversation-log engine, the Twilio client, the outbound sender, the turn proces
   after Rasa loaded its agent (also before_server_start), so the first turn never finds
   `app.ctx.agent` missing; the first poll picks up what a crash left; the handoff loops (idle
   hand-back, notifications: `handoff_loops.py`) start with it; then what start-up built is frozen out of
-  garbage collection (`rasa_project/gc_freeze.py`);
+  garbage collection (`rasa_project/garbage_collection.py`);
   with `REMINDERS_IN_PROCESS=true` the reminder loops (`rasa_project/reminders/runner.py`: sync and
   scheduler, waking this worker's drains) start with it, on their own booking-API client;
 - before_server_stop → `stop_worker()`: running turns get a grace period, then their rows go back
@@ -49,7 +49,7 @@ from connectors.whatsapp.twilio_client import TwilioClient
 from connectors.whatsapp.worker import InboxWorker
 from rasa_project import stack_dump
 from rasa_project.conversation_log.database import shared_engine
-from rasa_project.gc_freeze import freeze_startup_heap
+from rasa_project.garbage_collection import after_startup
 from rasa_project.handoff.store import HandoffStore
 from rasa_project.settings import Settings
 from rasa_project.transcription import Transcriber
@@ -209,7 +209,7 @@ def register_lifecycle(bp: Blueprint, runtime: ChannelRuntime) -> None:
             configure_agent(agent, runtime.settings)
         runtime.start_worker()
         # the model (Rasa's role) and every module are loaded: full collections need not walk them again
-        freeze_startup_heap(runtime.role, runtime.settings.gc_freeze_after_start)
+        after_startup(runtime.role, runtime.settings.gc_freeze_after_start)
 
     @bp.listener("before_server_stop")
     async def _stop(app: Any, loop: Any) -> None:

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 
 from rasa_project.booking_api.client import BookingApiClient
 from rasa_project.conversation_log.database import shared_engine
-from rasa_project.gc_freeze import freeze_startup_heap
+from rasa_project.garbage_collection import after_startup
 from rasa_project.reminders.planner import ReminderPlanner
 from rasa_project.reminders.scheduler import ReminderScheduler, Wake
 from rasa_project.reminders.sync import ReminderSync
@@ -134,7 +134,7 @@ def serve_metrics(settings: Settings) -> Optional[WSGIServer]:
 def main(settings: Settings) -> int:
     """`python -m rasa_project reminders`."""
     metrics = serve_metrics(settings)
-    freeze_startup_heap("reminders", settings.gc_freeze_after_start)
+    after_startup("reminders", settings.gc_freeze_after_start)
     try:
         asyncio.run(run_scheduler(settings))
     finally:

@@ -62,3 +62,12 @@ def test_the_same_process_rounds_give_the_median_ratio_row() -> None:
     without = channel_rows({"variants": {"ingress": ALL["ingress"], "paired": {"rounds": []}}, "senders": 20,
                             "messages": 5, "concurrency": 20})
     assert not [r for r in without if r[0].startswith("Rasa CPU s per turn, same process")]
+
+
+def test_full_collections_are_shown_per_variant_that_measured_them() -> None:
+    ingress = dict(ALL["ingress"], gc_full_collections=2.0, gc_full_pause_ms=12.5)
+    rows = channel_rows({"variants": {"ours": ALL["ours"], "ingress": ingress}, "senders": 20, "messages": 5,
+                         "concurrency": 20})
+    gc_rows = [r for r in rows if r[0].startswith("full GC collections")]
+    assert gc_rows == [("full GC collections in the load, count / ms in all (ours, ingress + 1 Rasa)", "2 / 12.5",
+                        "", "", "")]
