@@ -1,7 +1,7 @@
 """Webhook ack latency and turns/s of our WhatsApp channel under concurrent senders, against references.
 
     .venv/bin/python bench/bench_channel.py [--senders 20] [--messages 5] [--concurrency 20]
-        [--variants ours,ingress,ours2,twilio,rest] [--pairs 3] [--deadline 300] [--keep-logs]
+        [--variants ours,ingress,ours2,twilio,rest] [--pairs 3] [--scale-senders 60] [--deadline 300] [--keep-logs]
 
 Variants (each on real processes on loopback, the trained model, Postgres conversation log):
   ours    connectors.whatsapp (signed webhook → durable inbox → 200 at once; worker runs the turn), 1 Rasa
@@ -13,6 +13,7 @@ Variants (each on real processes on loopback, the trained model, Postgres conver
   rest    Rasa's REST channel (answers synchronously: ack latency = turn latency)
 With `ingress`, `--pairs` rounds then compare the Rasa CPU per turn of our channel and of the REST channel
 in that same Rasa process (`run_pairs`), the figure issue 13's CPU target is about, free of process drift.
+With `ours` and `ours2`, each also runs a longer load (`--scale-senders`) for the 2-process ratio.
 Each sender says "hola", "ayuda", "que paquetes tienen?" (cycled) and waits for the full answer before the
 next message. Figures: ack p50/p95/p99 (HTTP response time of the posts), turn p50/p95 (post → last reply
 seen at the Twilio sandbox), turns/s (answered messages / first post → last answer). Figures only.
@@ -200,6 +201,21 @@ def run_pairs(stack: Any, ours: Target, ours_expected: List[int], rest: Target,
             "median_rest_s": sorted(r[rest.name] for r in rounds)[len(rounds) // 2]}
 
 
+def run_scale_load(stack: Any, target: Target, measured: Dict[str, Any], args: argparse.Namespace) -> Dict[str, Any]:
+    """turns/s over a longer load (`--scale-senders` × `--messages`, same concurrency) on the stack just
+    measured, for the 2-process ratio: on a fast VM the 20 × 5 load is over in 4-7 s, and over such a
+    window the single process's turns/s moved between 13.6 and 17.5 in one day, the ratio between 0.99 and
+    1.73 (bench/README.md). More senders rather than more messages each: a sender writing 15 messages in a
+    minute meets the channel's rate limit (`RATE_LIMIT_MESSAGES`, 12)."""
+    more = argparse.Namespace(**{**vars(args), "senders": args.scale_senders})
+    time.sleep(SETTLE_SECONDS)
+    result = asyncio.run(measure(target, stack.twilio_url, more, measured["replies_per_message"]))
+    print(f"  {target.name}, {args.scale_senders} x {args.messages}: {fmt(result['turns_per_s'], 2)} turns/s, "
+          f"answered {result['answered']}/{result['sent']}", flush=True)
+    return {"senders": args.scale_senders, "turns_per_s": result["turns_per_s"], "answered": result["answered"],
+            "sent": result["sent"]}
+
+
 def run_variants(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
     model = bench_model(args.model)
     print(f"model {model}", flush=True)
@@ -217,6 +233,8 @@ def run_variants(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
                         metrics = f"http://127.0.0.1:{stack.ports.rasa}/webhooks/whatsapp/metrics"
                         results["ours"] = _run_measured(stack, db_url, target, args, [metrics])
                         print(f"  ours: {results['ours']}", flush=True)
+                        if args.scale_senders and "ours2" in wanted:
+                            results["ours"]["scale"] = run_scale_load(stack, target, results["ours"], args)
                     if {"twilio", "rest"} & set(wanted):
                         print("starting the reference Rasa (TwilioInput + REST)", flush=True)
                         port = start_reference(stack, work / "one")
@@ -261,6 +279,8 @@ def run_variants(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
                     metrics = f"http://127.0.0.1:{stack.ports.rasa}/webhooks/whatsapp/metrics"
                     results["ours2"] = _run_measured(stack, db_url, target, args, [metrics], warm)
                     print(f"  ours2: {results['ours2']}", flush=True)
+                    if args.scale_senders and "ours" in wanted:
+                        results["ours2"]["scale"] = run_scale_load(stack, target, results["ours2"], args)
                 finally:
                     stack.stop()
     return results
@@ -314,6 +334,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     parser.add_argument("--variants", default="ours,ingress,ours2,twilio,rest")
     parser.add_argument("--reply-timeout", type=float, default=90.0, help="seconds a sender waits for a reply")
     parser.add_argument("--deadline", type=float, default=300.0, help="max seconds of load per variant")
+    parser.add_argument("--scale-senders", type=int, default=60,
+                        help="senders of the longer load behind the 2-process ratio (0: none)")
     parser.add_argument("--pairs", type=int, default=3,
                         help="rounds of ours vs REST in the production layout's Rasa process (0: none)")
     parser.add_argument("--model", help="model archive (default: newest in models/)")
