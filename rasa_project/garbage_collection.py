@@ -9,9 +9,10 @@ out); the action server's took 130 ms (bench/README.md).
 `gc.freeze()` (CPython 3.7+) moves every object alive at that moment into a permanent generation that
 collections never walk, so a collection looks only at what the process allocated since: the same run's
 full collections then took 6 ms. `after_startup` does it once per process, after a `gc.collect()` so that
-start-up's own garbage is freed, not frozen. Frozen objects are never collected, so what start-up built and
-later drops (an agent replaced through Rasa's model API) stays in memory; `GC_FREEZE_AFTER_START=false`
-keeps CPython's default. Either way every collection is timed into `assistant_gc_pause_seconds` by
+start-up's own garbage is freed, not frozen. The cycle collector never frees a frozen object: what start-up
+built and later drops (an agent replaced through Rasa's model API) is still freed by reference counting,
+except for its parts in reference cycles, which stay in memory; `GC_FREEZE_AFTER_START=false` keeps
+CPython's default. Either way every collection is timed into `assistant_gc_pause_seconds` by
 generation, so a pause is seen on the dashboard, not guessed at from a latency spike.
 """
 
