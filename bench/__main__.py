@@ -59,15 +59,15 @@ def channel_rows(result: Dict[str, Any]) -> List[Row]:
     if not rows and ours:
         rows.append(("webhook ack p50/p95/p99 ms", _triple(ours, "ack"), "", "", ""))
     if two:
-        rows.append((f"turns/s ({load})", fmt(ours.get("turns_per_s"), 2), "ours, 2 Rasa + Redis lock",
+        rows.append((f"turns/s ({load})", fmt(ours.get("turns_per_s"), 2), LABEL_OF["ours2"],
                      fmt(two.get("turns_per_s"), 2), fmt(ratio(two.get("turns_per_s"), ours.get("turns_per_s")), 2)))
-        rows.append(("webhook ack p50/p95/p99 ms", _triple(ours, "ack"), "ours, 2 Rasa + Redis lock",
+        rows.append(("webhook ack p50/p95/p99 ms", _triple(ours, "ack"), LABEL_OF["ours2"],
                      _triple(two, "ack"), fmt(ratio(two.get("ack_p50_ms"), ours.get("ack_p50_ms")), 2) + " (p50)"))
     for key, label in refs:
         if key in v:
             rows.append((f"turns/s ({load})", fmt(ours.get("turns_per_s"), 2), label,
                          fmt(v[key]["turns_per_s"], 2), fmt(ratio(v[key]["turns_per_s"], ours.get("turns_per_s")), 2)))
-    for key, label in [("ours2", "ours, 2 Rasa + Redis lock")] + refs:
+    for key, label in [("ours2", LABEL_OF["ours2"])] + refs:
         if key in v:
             theirs = f"{fmt(v[key]['turn_p50_ms'], 0)} / {fmt(v[key]['turn_p95_ms'], 0)}"
             rows.append(("turn p50/p95 ms (post → last reply)",
@@ -92,7 +92,7 @@ def channel_rows(result: Dict[str, Any]) -> List[Row]:
             rows.append(("throughput, 2 Rasa processes / 1 (ours2 / ours)", fmt(scale, 2),
                          "this machine's ceiling (cores ÷ CPU of all per message)", fmt(ceiling, 2),
                          fmt(ratio(ceiling, scale), 2)))
-    others = [("ours2", "ours, 2 Rasa + Redis lock")] + refs
+    others = [("ours2", LABEL_OF["ours2"])] + refs
     for key, label in others:
         if key in v and ours:
             rows.append(("DB transactions per message (commits + rollbacks)", _transactions(ours), label,
@@ -117,7 +117,7 @@ def production_rows(v: Dict[str, Any], refs: List[Tuple[str, str]]) -> List[Row]
     prod = v.get("ingress")
     if not prod:
         return []
-    name = "ours, ingress + 1 Rasa"
+    name = LABEL_OF["ingress"]
     rows: List[Row] = []
     if "ours" in v:
         rows.append((f"webhook ack p50/p95/p99 ms, {name}", _triple(prod, "ack"), "ours, 1 Rasa serves it",

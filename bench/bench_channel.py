@@ -160,14 +160,16 @@ def _run_measured(stack: Any, db_url: str, target: Target, args: argparse.Namesp
     result["db_rollbacks_per_message"] = (rollbacks - xact_before[1]) / messages
     if metrics_urls:
         after = _scrape(metrics_urls)
+
+        def grew(key: str) -> float:
+            return after.get(key, 0) - before.get(key, 0)
+
         for short, name in (("server_ack_mean_ms", "whatsapp_webhook_ack_seconds"),
                             ("server_turn_mean_ms", "assistant_turn_seconds")):
-            count = after.get(f"{name}_count", 0) - before.get(f"{name}_count", 0)
-            total = after.get(f"{name}_sum", 0) - before.get(f"{name}_sum", 0)
-            result[short] = total / count * 1000 if count else None
-        full = "assistant_gc_full_pause_seconds"
-        result["gc_full_collections"] = after.get(f"{full}_count", 0) - before.get(f"{full}_count", 0)
-        result["gc_full_pause_ms"] = (after.get(f"{full}_sum", 0) - before.get(f"{full}_sum", 0)) * 1000
+            count = grew(f"{name}_count")
+            result[short] = grew(f"{name}_sum") / count * 1000 if count else None
+        result["gc_full_collections"] = grew("assistant_gc_full_pause_seconds_count")
+        result["gc_full_pause_ms"] = grew("assistant_gc_full_pause_seconds_sum") * 1000
     return result
 
 
@@ -195,10 +197,9 @@ def run_pairs(stack: Any, ours: Target, ours_expected: List[int], rest: Target,
             figures[target.name] = (cpu_seconds(rasa.popen.pid) - before) / max(result["sent"], 1)
         figures["ratio"] = figures[ours.name] / figures[rest.name] if figures[rest.name] else float("nan")
         rounds.append({k: round(v, 4) for k, v in figures.items()})
-    ratios = sorted(r["ratio"] for r in rounds)
-    return {"rounds": rounds, "median_ratio": ratios[len(ratios) // 2],
-            "median_ours_s": sorted(r[ours.name] for r in rounds)[len(rounds) // 2],
-            "median_rest_s": sorted(r[rest.name] for r in rounds)[len(rounds) // 2]}
+    return {"rounds": rounds, "median_ratio": percentile([r["ratio"] for r in rounds], 50),
+            "median_ours_s": percentile([r[ours.name] for r in rounds], 50),
+            "median_rest_s": percentile([r[rest.name] for r in rounds], 50)}
 
 
 def run_scale_load(stack: Any, target: Target, measured: Dict[str, Any], args: argparse.Namespace) -> Dict[str, Any]:
