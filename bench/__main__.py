@@ -4,8 +4,8 @@
         [--model PATH]
 
 channel  bench/bench_channel.py: webhook ack latency, turns/s with 1 and 2 Rasa instances, the production
-         layout (ingress + 1 Rasa), and the reference rows (Rasa's built-in TwilioInput and REST channel),
-         each as a ratio to ours; every variant warmed before its clock starts
+         layout (ingress + 1 Rasa, ingress + 2 Rasa), and the reference rows (Rasa's built-in TwilioInput and
+         REST channel), each as a ratio to ours; every variant warmed before its clock starts
 growth   bench/bench_tracker_growth.py: turn time at turn N / turn ~10, stock SQLTrackerStore vs ours
 llm      bench/bench_llm_overhead.py: what phrasing adds on top of a 300 ms stand-in LLM
 reminders bench/reminders.py: 1,000 due reminders claimed and sent through inbox + channel + Twilio sandbox
@@ -38,7 +38,8 @@ Row = Tuple[str, str, str, str, str]
 BENCHES = ("channel", "growth", "llm", "reminders", "ingress", "inbox", "startup")
 MODULES = {"channel": "bench_channel", "growth": "bench_tracker_growth", "llm": "bench_llm_overhead",
            "reminders": "reminders", "ingress": "bench_ingress", "inbox": "bench_inbox", "startup": "bench_startup"}
-LABEL_OF = {"ours": "ours, 1 Rasa", "ingress": "ours, ingress + 1 Rasa", "ours2": "ours, 2 Rasa + Redis lock"}
+LABEL_OF = {"ours": "ours, 1 Rasa", "ingress": "ours, ingress + 1 Rasa", "ours2": "ours, 2 Rasa + Redis lock",
+            "ingress2": "ours, ingress + 2 Rasa + Redis lock"}
 TARGET_TWO_PROCESSES = 1.6  # issue 13: 2 Rasa processes should move >= 1.6x the turns of one
 
 
@@ -76,22 +77,7 @@ def channel_rows(result: Dict[str, Any]) -> List[Row]:
     if "ours" in v and "twilio" not in v and "rest" not in v and not two:
         rows.append((f"turns/s ({load})", fmt(ours.get("turns_per_s"), 2), "", "", ""))
     if two:
-        scale = ratio(two.get("turns_per_s"), ours.get("turns_per_s"))
-        rows.append(("throughput, 2 Rasa processes / 1 (ours2 / ours)", fmt(scale, 2),
-                     f"issue 13 target ≥ {TARGET_TWO_PROCESSES:.1f}×", fmt(TARGET_TWO_PROCESSES, 2),
-                     fmt(ratio(TARGET_TWO_PROCESSES, scale), 2)))
-        longer, longer_two = ours.get("scale", {}), two.get("scale", {})
-        if longer.get("turns_per_s") and longer_two.get("turns_per_s"):
-            rows.append((f"throughput, 2 Rasa processes / 1, {longer['senders']}x{result['messages']} load",
-                         fmt(ratio(longer_two["turns_per_s"], longer["turns_per_s"]), 2),
-                         f"issue 13 target ≥ {TARGET_TWO_PROCESSES:.1f}× ({fmt(longer['turns_per_s'], 2)} → "
-                         f"{fmt(longer_two['turns_per_s'], 2)} turns/s)", fmt(TARGET_TWO_PROCESSES, 2),
-                         fmt(ratio(TARGET_TWO_PROCESSES, ratio(longer_two["turns_per_s"], longer["turns_per_s"])), 2)))
-        ceiling = cpu_ceiling(ours)
-        if ceiling is not None:
-            rows.append(("throughput, 2 Rasa processes / 1 (ours2 / ours)", fmt(scale, 2),
-                         "this machine's ceiling (cores ÷ CPU of all per message)", fmt(ceiling, 2),
-                         fmt(ratio(ceiling, scale), 2)))
+        rows += two_process_rows(ours, two, "throughput, 2 Rasa processes / 1", "ours2 / ours", result["messages"])
     others = [("ours2", LABEL_OF["ours2"])] + refs
     for key, label in others:
         if key in v and ours:
@@ -102,8 +88,8 @@ def channel_rows(result: Dict[str, Any]) -> List[Row]:
             rows.append(("Rasa CPU s per turn", fmt(_rasa_cpu_per_turn(ours), 3), label,
                          fmt(_rasa_cpu_per_turn(v[key]), 3),
                          fmt(ratio(_rasa_cpu_per_turn(v[key]), _rasa_cpu_per_turn(ours)), 2)))
-    rows += production_rows(v, refs)
-    for key in ("ours", "ingress", "ours2"):
+    rows += production_rows(v, refs, result["messages"])
+    for key in ("ours", "ingress", "ours2", "ingress2"):
         r = v.get(key, {})
         if r.get("gc_full_collections") is not None:
             rows.append((f"full GC collections in the load, count / ms in all ({LABEL_OF[key]})",
@@ -111,9 +97,32 @@ def channel_rows(result: Dict[str, Any]) -> List[Row]:
     return rows
 
 
-def production_rows(v: Dict[str, Any], refs: List[Tuple[str, str]]) -> List[Row]:
+def two_process_rows(one: Dict[str, Any], two: Dict[str, Any], measure: str, variants: str,
+                     messages: int) -> List[Row]:
+    """2 Rasa processes against 1 in one layout: the 20 x 5 ratio, the longer load's, and the machine's ceiling."""
+    scale = ratio(two.get("turns_per_s"), one.get("turns_per_s"))
+    target = f"issue 13 target ≥ {TARGET_TWO_PROCESSES:.1f}×"
+    rows: List[Row] = [(f"{measure} ({variants})", fmt(scale, 2), target, fmt(TARGET_TWO_PROCESSES, 2),
+                        fmt(ratio(TARGET_TWO_PROCESSES, scale), 2))]
+    longer, longer_two = one.get("scale", {}), two.get("scale", {})
+    if longer.get("turns_per_s") and longer_two.get("turns_per_s"):
+        longer_scale = ratio(longer_two["turns_per_s"], longer["turns_per_s"])
+        rows.append((f"{measure}, {longer['senders']}x{messages} load", fmt(longer_scale, 2),
+                     f"{target} ({fmt(longer['turns_per_s'], 2)} → {fmt(longer_two['turns_per_s'], 2)} turns/s)",
+                     fmt(TARGET_TWO_PROCESSES, 2), fmt(ratio(TARGET_TWO_PROCESSES, longer_scale), 2)))
+    ceiling = cpu_ceiling(one)
+    if ceiling is not None:
+        rows.append((f"{measure} ({variants})", fmt(scale, 2),
+                     "this machine's ceiling (cores ÷ CPU of all per message)", fmt(ceiling, 2),
+                     fmt(ratio(ceiling, scale), 2)))
+    return rows
+
+
+def production_rows(v: Dict[str, Any], refs: List[Tuple[str, str]], per_sender: int) -> List[Row]:
     """The production layout (ingress + 1 Rasa) against the stock channels: the figures issue 13 sets
-    targets for (turn p50 ≤ TwilioInput's, Rasa CPU per turn within 10 % of REST's), and the ingress's share."""
+    targets for (turn p50 ≤ TwilioInput's, Rasa CPU per turn within 10 % of REST's), the ingress's share,
+    and the same layout with a second Rasa process behind the one ingress (`ingress2`, `per_sender`: the
+    load's messages per sender, for the longer load's label)."""
     prod = v.get("ingress")
     if not prod:
         return []
@@ -146,6 +155,14 @@ def production_rows(v: Dict[str, Any], refs: List[Tuple[str, str]]) -> List[Row]
     if messages and ingress_cpu is not None:
         rows.append((f"ingress process CPU s per message, {name}", fmt(ingress_cpu / messages, 3), "", "", ""))
     rows.append((f"DB transactions per message (commits + rollbacks), {name}", _transactions(prod), "", "", ""))
+    two = v.get("ingress2")
+    if two:
+        rows += two_process_rows(prod, two, "throughput, production layout, 2 Rasa processes / 1",
+                                 "ingress2 / ingress", per_sender)
+        rows.append((f"Rasa CPU s per turn, {name}", fmt(_rasa_cpu_per_turn(prod), 3), LABEL_OF["ingress2"],
+                     fmt(_rasa_cpu_per_turn(two), 3), fmt(ratio(_rasa_cpu_per_turn(two), _rasa_cpu_per_turn(prod)), 2)))
+        rows.append((f"DB transactions per message (commits + rollbacks), {name}", _transactions(prod),
+                     LABEL_OF["ingress2"], _transactions(two), fmt(ratio(_xacts(two), _xacts(prod)), 2)))
     return rows
 
 

@@ -1,7 +1,8 @@
 """Webhook ack latency and turns/s of our WhatsApp channel under concurrent senders, against references.
 
     .venv/bin/python bench/bench_channel.py [--senders 20] [--messages 5] [--concurrency 20]
-        [--variants ours,ingress,ours2,twilio,rest] [--pairs 3] [--scale-senders 60] [--deadline 300] [--keep-logs]
+        [--variants ours,ingress,ours2,ingress2,twilio,rest] [--pairs 3] [--scale-senders 60] [--deadline 300]
+        [--keep-logs]
 
 Variants (each on real processes on loopback, the trained model, Postgres conversation log):
   ours    connectors.whatsapp (signed webhook → durable inbox → 200 at once; worker runs the turn), 1 Rasa
@@ -9,11 +10,14 @@ Variants (each on real processes on loopback, the trained model, Postgres conver
           1 Rasa process runs the turns, woken by NOTIFY (LocalStack(with_ingress=True))
   ours2   the same as ours, 2 Rasa instances + Redis lock store (db 7); posts alternate over the instances (no LB),
           signed for the public URL (the first instance)
+  ingress2 the production layout as docs/deployment.md scales it: the one ingress, 2 Rasa processes racing for
+          each NOTIFY'd row + Redis lock store (db 7)
   twilio  Rasa's built-in TwilioInput (bench/reference_channels.py), its Twilio client on the sandbox
   rest    Rasa's REST channel (answers synchronously: ack latency = turn latency)
 With `ingress`, `--pairs` rounds then compare the Rasa CPU per turn of our channel and of the REST channel
 in that same Rasa process (`run_pairs`), the figure issue 13's CPU target is about, free of process drift.
-With `ours` and `ours2`, each also runs a longer load (`--scale-senders`) for the 2-process ratio.
+With `ours` and `ours2` (or `ingress` and `ingress2`), each also runs a longer load (`--scale-senders`) for
+the 2-process ratio of that layout.
 Each sender says "hola", "ayuda", "que paquetes tienen?" (cycled) and waits for the full answer before the
 next message. Figures: ack p50/p95/p99 (HTTP response time of the posts), turn p50/p95 (post → last reply
 seen at the Twilio sandbox), turns/s (answered messages / first post → last answer). Figures only.
@@ -66,6 +70,7 @@ LABELS = {
     "ours": "ours (1 Rasa)",
     "ingress": "ours, ingress + 1 Rasa (prod.)",
     "ours2": "ours (2 Rasa + Redis lock)",
+    "ingress2": "ours, ingress + 2 Rasa (prod.)",
     "twilio": "Rasa TwilioInput (built-in)",
     "rest": "Rasa REST channel",
 }
@@ -260,6 +265,8 @@ def run_variants(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
                                for port in (stack.ports.ingress, stack.ports.rasa)]
                     results["ingress"] = _run_measured(stack, db_url, target, args, metrics)
                     print(f"  ingress: {results['ingress']}", flush=True)
+                    if args.scale_senders and "ingress2" in wanted:
+                        results["ingress"]["scale"] = run_scale_load(stack, target, results["ingress"], args)
                     if args.pairs:
                         rest = rest_target(f"http://127.0.0.1:{stack.ports.rasa}/webhooks/rest/webhook")
                         results["paired"] = run_pairs(stack, target, results["ingress"]["replies_per_message"],
@@ -284,6 +291,24 @@ def run_variants(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
                         results["ours2"]["scale"] = run_scale_load(stack, target, results["ours2"], args)
                 finally:
                     stack.stop()
+        if "ingress2" in wanted:
+            with throwaway_database("t_bench") as db_url:
+                stack = ours_stack(model, db_url, work / "ingress2", instances=2, redis_url=REDIS_BENCH_URL,
+                                   with_ingress=True)
+                try:
+                    print(f"starting the stack (ingress + 2 Rasa + Redis), logs in {work / 'ingress2' / 'logs'}",
+                          flush=True)
+                    stack.start(timeout=300)
+                    # one webhook for both: the warm-up's concurrent senders reach both processes (NOTIFY race)
+                    target = twilio_target("ingress2", [stack.webhook_url], AUTH_TOKEN)
+                    metrics = [f"http://127.0.0.1:{port}/webhooks/whatsapp/metrics"
+                               for port in (stack.ports.ingress, *stack.rasa_ports)]
+                    results["ingress2"] = _run_measured(stack, db_url, target, args, metrics)
+                    print(f"  ingress2: {results['ingress2']}", flush=True)
+                    if args.scale_senders and "ingress" in wanted:
+                        results["ingress2"]["scale"] = run_scale_load(stack, target, results["ingress2"], args)
+                finally:
+                    stack.stop()
     return results
 
 
@@ -295,7 +320,7 @@ def print_table(results: Dict[str, Dict[str, Any]], args: argparse.Namespace) ->
           "| answered | ack p50 / ours | turns/s / ours |")
     print("|------------------------------|--------:|--------:|--------:|---------:|---------:|--------:"
           "|---------:|---------------:|---------------:|")
-    for key in ("ours", "ingress", "ours2", "twilio", "rest"):
+    for key in ("ours", "ingress", "ours2", "ingress2", "twilio", "rest"):
         r = results.get(key)
         if not r:
             continue
@@ -332,7 +357,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     parser.add_argument("--concurrency", type=int, default=20, help="senders in flight at once")
     parser.add_argument("--warmup", type=int, default=10,
                         help="senders whose conversations run unmeasured on every instance first (0: none)")
-    parser.add_argument("--variants", default="ours,ingress,ours2,twilio,rest")
+    parser.add_argument("--variants", default="ours,ingress,ours2,ingress2,twilio,rest")
     parser.add_argument("--reply-timeout", type=float, default=90.0, help="seconds a sender waits for a reply")
     parser.add_argument("--deadline", type=float, default=300.0, help="max seconds of load per variant")
     parser.add_argument("--scale-senders", type=int, default=60,

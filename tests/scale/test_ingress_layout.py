@@ -1,8 +1,10 @@
 """The production layout (docs/deployment.md): an ingress process serves Twilio's webhook (signed → inbox row
-with a NOTIFY → empty TwiML) and the Rasa process, which serves no webhook (`CHANNEL_SERVE_WEBHOOK=false`), is
-woken by the NOTIFY (or its poller). 20 clients × 3 messages answered once and in order; the ingress killed
-with SIGKILL mid-load and restarted (clients re-post what was not acked, as Twilio does); the Rasa worker
-process killed mid-load and restarted. Each time: nothing lost, nothing answered twice (counts asserted).
+with a NOTIFY → empty TwiML), and two Rasa processes, which serve no webhook (`CHANNEL_SERVE_WEBHOOK=false`)
+and share a Redis lock store, race for each NOTIFY'd row (or find it by their pollers). 20 clients × 3
+messages answered once and in order, by both processes; the ingress killed with SIGKILL mid-load and
+restarted (clients re-post what was not acked, as Twilio does); one Rasa process killed mid-load (the other
+takes over its leased rows once their lease expires) and restarted. Each time: nothing lost, nothing
+answered twice (counts asserted).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ pytestmark = pytest.mark.slow
 
 SENDERS = 20
 MESSAGES = ("hola", "ayuda", "hola")
+LOCK_STORE_URL = "redis://127.0.0.1:6379/6"  # not the scale stack's db 5: this module's stack is its own
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +51,9 @@ def layout(model_path: Path, ingress_db: str, tmp_path_factory: pytest.TempPathF
     assistant = LocalStack(
         ports=StackPorts.free(), model=model_path, tracker_db_url=ingress_db,
         booking_db_url=f"sqlite:///{tmp / 'booking.db'}", log_dir=tmp / "logs", with_ingress=True,
+        rasa_instances=2,
         extra_env={
+            "REDIS_URL": LOCK_STORE_URL,
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             "BOOKING_API_TOKEN": BOOKING_TOKEN,
             "INBOX_LEASE_SECONDS": "6",
@@ -71,10 +76,15 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-async def rasa_metric(http: httpx.AsyncClient, stack: LocalStack, series: str) -> float:
-    text = (await http.get(f"http://127.0.0.1:{stack.ports.rasa}/webhooks/whatsapp/metrics")).text
+async def rasa_metric(http: httpx.AsyncClient, port: int, series: str) -> float:
+    """One series of the Rasa process on `port` (0 while it has not counted any)."""
+    text = (await http.get(f"http://127.0.0.1:{port}/webhooks/whatsapp/metrics")).text
     match = re.search(rf"^{re.escape(series)} ([0-9.e+]+)$", text, re.M)
     return float(match.group(1)) if match else 0.0
+
+
+async def per_rasa_process(http: httpx.AsyncClient, stack: LocalStack, series: str) -> List[float]:
+    return [await rasa_metric(http, port, series) for port in stack.rasa_ports]
 
 
 async def load(http: httpx.AsyncClient, stack: LocalStack, numbers: List[str],
@@ -119,11 +129,15 @@ def check(replies: Dict[str, List[str]], acked: Dict[str, List[str]], statuses: 
 async def test_twenty_clients_through_the_ingress_answered_once_and_in_order(
     layout: LocalStack, ingress_db: str, http: httpx.AsyncClient
 ) -> None:
-    rasa_webhook = await http.post(f"http://127.0.0.1:{layout.ports.rasa}{WEBHOOK_PATH}", data={})
-    assert rasa_webhook.status_code == 404, "the Rasa process serves no webhook in this layout"
+    assert len(layout.rasa_ports) == 2
+    for port in layout.rasa_ports:
+        rasa_webhook = await http.post(f"http://127.0.0.1:{port}{WEBHOOK_PATH}", data={})
+        assert rasa_webhook.status_code == 404, f"the Rasa process on {port} serves no webhook in this layout"
     live = (await http.get(f"http://127.0.0.1:{layout.ports.ingress}/webhooks/whatsapp/")).json()
     assert live["role"] == "ingress", live
-    notified_before = await rasa_metric(http, layout, 'whatsapp_inbox_wakeups_total{source="notify"}')
+    notify, turns = 'whatsapp_inbox_wakeups_total{source="notify"}', 'assistant_turns_total{outcome="ok"}'
+    notified_before = sum(await per_rasa_process(http, layout, notify))
+    turns_before = await per_rasa_process(http, layout, turns)
     numbers = new_numbers(SENDERS)
     acked: Dict[str, List[str]] = {n: [] for n in numbers}
 
@@ -135,10 +149,14 @@ async def test_twenty_clients_through_the_ingress_answered_once_and_in_order(
 
     await asyncio.wait_for(asyncio.gather(*(client(n) for n in numbers)), timeout=60)
     replies = await wait_for_reply_counts(http, layout, {n: len(MESSAGES) for n in numbers}, timeout=180)
-    notified = await rasa_metric(http, layout, 'whatsapp_inbox_wakeups_total{source="notify"}') - notified_before
-    print(f"\ningress layout: {notified:.0f} wake-ups by NOTIFY for {SENDERS * len(MESSAGES)} messages")
+    notified = sum(await per_rasa_process(http, layout, notify)) - notified_before
+    ran = [after - before for after, before in zip(await per_rasa_process(http, layout, turns), turns_before,
+                                                   strict=True)]
+    print(f"\ningress layout: {notified:.0f} wake-ups by NOTIFY for {SENDERS * len(MESSAGES)} messages; "
+          f"turns per Rasa process {ran}")
     check(replies, acked, inbox_statuses(ingress_db, numbers), "ingress layout")
-    assert notified >= 1, "the Rasa worker was never woken by the ingress's NOTIFY"
+    assert notified >= 1, "no Rasa worker was ever woken by the ingress's NOTIFY"
+    assert all(count > 0 for count in ran), f"one Rasa process ran no turn of the 60: {ran}"
 
 
 async def test_ingress_killed_mid_load_loses_and_repeats_nothing(
@@ -155,14 +173,16 @@ async def test_ingress_killed_mid_load_loses_and_repeats_nothing(
     check(replies, acked, inbox_statuses(ingress_db, numbers), "ingress kill -9")
 
 
-async def test_rasa_worker_killed_mid_load_loses_and_repeats_nothing(
+async def test_one_rasa_worker_killed_mid_load_loses_and_repeats_nothing(
     layout: LocalStack, ingress_db: str, http: httpx.AsyncClient
 ) -> None:
     numbers = new_numbers(SENDERS)
     restarted: List[asyncio.Task] = []
 
     async def kill_and_restart() -> None:
-        layout.kill("rasa")  # SIGKILL mid-turn: its leased rows are retried after INBOX_LEASE_SECONDS
+        # SIGKILL mid-turn: the other Rasa process goes on, and takes the killed one's leased rows once
+        # their lease (INBOX_LEASE_SECONDS) expires
+        layout.kill("rasa")
         restarted.append(asyncio.create_task(asyncio.to_thread(layout.restart, "rasa", 300)))
 
     try:

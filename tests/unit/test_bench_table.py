@@ -22,12 +22,13 @@ ALL = {
     "ours": variant(100, 1000, {"rasa": 7.0}),
     "ingress": variant(20, 900, {"rasa": 5.0, "ingress": 1.0}),
     "ours2": variant(90, 950, {"rasa": 4.0, "rasa1": 4.0}),
+    "ingress2": variant(15, 700, {"rasa": 3.0, "rasa1": 3.0, "ingress": 1.0}),
     "twilio": variant(1000, 950, {"rasa_reference": 6.0}),
     "rest": variant(800, 800, {"rasa_reference": 5.0}),
 }
 
 
-@pytest.mark.parametrize("keys", [c for n in range(1, 6) for c in itertools.combinations(ALL, n)])
+@pytest.mark.parametrize("keys", [c for n in range(1, len(ALL) + 1) for c in itertools.combinations(ALL, n)])
 def test_every_subset_of_variants_gives_rows(keys: tuple) -> None:
     rows = channel_rows({"variants": {k: ALL[k] for k in keys}, "senders": 20, "messages": 5, "concurrency": 20})
     assert all(len(row) == 5 for row in rows)
@@ -35,7 +36,7 @@ def test_every_subset_of_variants_gives_rows(keys: tuple) -> None:
 
 def test_the_production_layout_is_compared_with_the_stock_channels() -> None:
     rows = channel_rows({"variants": ALL, "senders": 20, "messages": 5, "concurrency": 20})
-    cpu = [r for r in rows if r[0] == "Rasa CPU s per turn, ours, ingress + 1 Rasa"]
+    cpu = [r for r in rows if r[0] == "Rasa CPU s per turn, ours, ingress + 1 Rasa" and r[2].startswith("Rasa ")]
     assert [(r[1], r[2], r[3], r[4]) for r in cpu] == [
         ("0.050", "Rasa TwilioInput (built-in)", "0.060", "1.20"),
         ("0.050", "Rasa REST (ack = whole turn)", "0.050", "1.00")]
@@ -81,3 +82,27 @@ def test_the_longer_load_gives_its_own_two_process_row() -> None:
     assert longer == [("throughput, 2 Rasa processes / 1, 60x5 load", "1.70",
                        "issue 13 target ≥ 1.6× (10.00 → 17.00 turns/s)", "1.60", "0.94")]
     assert len([r for r in rows if r[0].startswith("throughput, 2 Rasa processes / 1")]) == 2  # the 20x5 one too
+
+
+def test_the_production_layout_gets_its_own_two_process_rows() -> None:
+    """ingress + 2 Rasa against ingress + 1 Rasa: the ratio, the longer load's, the ceiling of the 1-process
+    stack, and the Rasa CPU and transactions per message of both."""
+    one = dict(ALL["ingress"], cpu_s={"rasa": 5.0, "ingress": 1.0, "postgres": 1.0, "actions": 1.0},
+               scale={"senders": 60, "turns_per_s": 10.0, "answered": 300, "sent": 300})
+    two = dict(ALL["ingress"], turns_per_s=14.0, cpu_s={"rasa": 3.0, "rasa1": 3.0, "ingress": 1.0},
+               db_commits_per_message=10.0, scale={"senders": 60, "turns_per_s": 13.0, "answered": 300, "sent": 300})
+    rows = channel_rows({"variants": {"ingress": one, "ingress2": two}, "senders": 20, "messages": 5,
+                         "concurrency": 20})
+    mine = [r for r in rows if r[0].startswith("throughput, production layout")]
+    assert mine == [
+        ("throughput, production layout, 2 Rasa processes / 1 (ingress2 / ingress)", "1.40",
+         "issue 13 target ≥ 1.6×", "1.60", "1.14"),
+        ("throughput, production layout, 2 Rasa processes / 1, 60x5 load", "1.30",
+         "issue 13 target ≥ 1.6× (10.00 → 13.00 turns/s)", "1.60", "1.23"),
+        ("throughput, production layout, 2 Rasa processes / 1 (ingress2 / ingress)", "1.40",
+         "this machine's ceiling (cores ÷ CPU of all per message)", f"{(os.cpu_count() or 1) / 0.08 / 10.0:.2f}",
+         f"{(os.cpu_count() or 1) / 0.08 / 10.0 / 1.4:.2f}")]
+    assert ("Rasa CPU s per turn, ours, ingress + 1 Rasa", "0.050", "ours, ingress + 2 Rasa + Redis lock", "0.060",
+            "1.20") in rows
+    assert ("DB transactions per message (commits + rollbacks), ours, ingress + 1 Rasa", "8.0 + 0.0 = 8.0",
+            "ours, ingress + 2 Rasa + Redis lock", "10.0 + 0.0 = 10.0", "1.25") in rows
