@@ -34,26 +34,32 @@ async def api(sandbox: Sandbox) -> AsyncIterator[BookingApiClient]:  # noqa: F81
 async def test_sync_plans_bookings_made_elsewhere_and_cancels_those_cancelled_there(
         planner: ReminderPlanner, engine: sa.engine.Engine, api: BookingApiClient) -> None:
     assert planner.settings.business_timezone == TZ
+    real_now = datetime.now(timezone.utc)
+    today = real_now.astimezone(planner.zone).date()
+    for shift in range(3):  # the day after tomorrow, or the next day with classes: no Sunday ones (seed.py)
+        day_after = today + timedelta(days=2 + shift)  # more than 24 h ahead: both reminders ahead
+        slots = [s for s in await api.list_slots(day_after, day_after) if s.starts_at.date() == day_after]
+        if slots:
+            break
+    assert slots, f"no class from {today + timedelta(days=2)} to {day_after}"
+    now = real_now + timedelta(days=shift)  # the sync's "day after tomorrow" is that day (every run the same)
     sync = ReminderSync(planner, api)
-    first = await sync.run_once()
+    first = await sync.run_once(now)
     assert first.failed_days == 0 and first.days == 3  # today, tomorrow, the day after (24 h offset)
     seeded = {r[0] for r in _booking_ids(engine)}
     assert first.bookings >= 1 and seeded  # the seeded upcoming bookings got theirs
 
-    today = datetime.now(timezone.utc).astimezone(planner.zone).date()
-    day_after = today + timedelta(days=2)  # more than 24 h ahead whatever the time now: both reminders ahead
-    slots = [s for s in await api.list_slots(day_after, day_after) if s.starts_at.date() == day_after]
     made = await api.create_booking(LUCIA, slots[0].id)  # at the front desk: the bot never saw it
     assert made.id not in seeded
-    assert (await sync.run_once()).changed == 2
+    assert (await sync.run_once(now)).changed == 2
     assert states(engine, made.id) == [(1440, "pending", None), (120, "pending", None)]
-    assert (await sync.run_once()).changed == 0  # idempotent
+    assert (await sync.run_once(now)).changed == 0  # idempotent
 
     await api.cancel_booking(LUCIA, made.id)
-    assert (await sync.run_once()).changed == 2
+    assert (await sync.run_once(now)).changed == 2
     assert states(engine, made.id) == [(1440, "cancelled", "booking_cancelled"),
                                        (120, "cancelled", "booking_cancelled")]
-    assert (await sync.run_once()).changed == 0
+    assert (await sync.run_once(now)).changed == 0
 
 
 async def test_a_booking_the_api_no_longer_lists_has_its_pending_reminders_cancelled(
