@@ -18,6 +18,8 @@ import pytest
 import sqlalchemy as sa
 
 from rasa_project.devtools.local_stack import LocalStack
+from rasa_project.reminders.offsets import horizon_days, parse_offsets
+from rasa_project.settings import Settings
 from tests.e2e.support import wait_until
 from tests.e2e.test_journeys import TZ, Journey, api, known, today, weekday  # noqa: F401 (fixtures)
 
@@ -66,13 +68,37 @@ async def book_with_the_bot(known: Journey) -> str:
     return str(booking["id"])
 
 
-async def book_at_the_front_desk(known: Journey, skip: Tuple[date, ...] = ()) -> Tuple[str, date]:
-    day = await roomy_day(known.api, skip)
+async def day_the_sync_reads(api: httpx.AsyncClient) -> date:
+    """A day the sync reads (tomorrow or the day after: `horizon_days` of the 24 h offset) whose 20:00 funcional
+    class has room and starts more than 2 h + the minimum lead from now (its 2 h reminder still ahead): the day
+    after tomorrow first (its 24 h reminder is ahead too), tomorrow when that is a Sunday (asked on a Friday)."""
+    settings = Settings()
+    now = datetime.now(TZ)
+    earliest = now + timedelta(hours=2, minutes=settings.reminders_min_lead_minutes + 10)
+    horizon = horizon_days(parse_offsets(settings.reminder_offsets))
+    for ahead in range(horizon, 0, -1):
+        day = today() + timedelta(days=ahead)
+        slots = (await api.get("/schedule-slots", params={"date_from": day.isoformat(), "date_to": day.isoformat(),
+                                                          "service": SERVICE})).json()
+        if any(datetime.fromisoformat(s["starts_at"]).astimezone(TZ).hour == HOUR and s["available"] >= 2
+               and datetime.fromisoformat(s["starts_at"]) > earliest for s in slots):
+            return day
+    raise AssertionError(f"no funcional class with room at 20:00 in the sync's {horizon} days after {today()}")
+
+
+async def book_at_the_front_desk(known: Journey) -> Tuple[str, date]:
+    """A booking the bot never saw, on a day the sync reads (it plans its reminders)."""
+    day = await day_the_sync_reads(known.api)
     return await known.book_directly(SERVICE, day, HOUR), day
 
 
+def next_reminder(engine: sa.engine.Engine, booking_id: str) -> int:
+    """The offset of the first reminder still pending (24 h, or 2 h for a class booked less than a day ahead)."""
+    return max(r["offset_minutes"] for r in reminders_of(engine, booking_id) if r["state"] == "pending")
+
+
 async def reminder_reaches_the_client(known: Journey, engine: sa.engine.Engine, booking_id: str) -> Dict[str, Any]:
-    make_due(engine, booking_id, 24 * 60)
+    make_due(engine, booking_id, next_reminder(engine, booking_id))
     [message] = await known.client.replies(1, timeout=30)
     rows = await wait_until(lambda: [r for r in reminders_of(engine, booking_id) if r["state"] == "sent"], timeout=30)
     assert rows[0]["twilio_sid"] == message["sid"], rows
@@ -99,7 +125,7 @@ async def test_a_booking_gets_its_reminders_and_1_confirms(known: Journey, log_e
 
 async def test_2_to_a_reminder_cancels_that_booking(known: Journey, log_engine: sa.engine.Engine) -> None:
     booking_id, day = await book_at_the_front_desk(known)
-    keep, _ = await book_at_the_front_desk(known, skip=(day,))
+    keep = await known.book_directly(SERVICE, await roomy_day(known.api, skip=(day,)), HOUR)
     await wait_until(lambda: reminders_of(log_engine, booking_id), timeout=20)  # the sync planned them
     await reminder_reaches_the_client(known, log_engine, booking_id)
     reply = await known.say("2")
