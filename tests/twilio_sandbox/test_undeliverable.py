@@ -33,7 +33,7 @@ async def test_channel_errors_are_accepted_then_failed(strict_client, strict_san
 
     assert rule.json() == {"to": CLIENT, "final_status": "failed", "error_code": code}
     assert message.status == "queued"
-    assert [c["form"]["MessageStatus"] for c in receiver.calls] == ["queued", "failed"]
+    assert [c["form"]["MessageStatus"] for c in receiver.calls] == ["failed"]
     assert (final["ErrorCode"], final["ErrorMessage"]) == (str(code), text)
     fetched = await strict_client.messages(message.sid).fetch_async()
     assert (fetched.status, fetched.error_code) == ("failed", code)

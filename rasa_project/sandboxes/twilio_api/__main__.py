@@ -26,7 +26,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=settings.sandbox_twilio_port)
     parser.add_argument("--status-delays", type=_delays, default=(0.5, 1.0, 1.0),
-                        help="seconds before the queued, sent and delivered callbacks (default 0.5,1,1)")
+                        help="seconds before each status callback: sent, delivered, read (from a Messaging Service: "
+                             "queued, sent, delivered) (default 0.5,1,1)")
     parser.add_argument("--window", action=argparse.BooleanOptionalAction, default=ENFORCED_BY_DEFAULT,
                         help="enforce WhatsApp's 24-hour window from the start (POST /_sandbox/window switches it)")
     parser.add_argument("--allow-unknown-content", action="store_true",

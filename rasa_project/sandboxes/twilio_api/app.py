@@ -221,7 +221,7 @@ def create_app(
     enforce_window: bool = ENFORCED_BY_DEFAULT,
     allow_unknown_content: bool = False,
 ) -> web.Application:
-    """The sandbox for one account; `status_delays[i]` is the wait before the i-th status change.
+    """The sandbox for one account; `status_delays[i]` is the wait before the i-th status change after creation.
 
     `enforce_window` starts with the WhatsApp 24-hour rule on or off (`/_sandbox/window` switches it
     later; see `window.ENFORCED_BY_DEFAULT`); `allow_unknown_content` accepts sends naming HX SIDs never

@@ -2,9 +2,13 @@
 
 Each accepted message walks queued → sent → delivered (or queued → failed, queued → sent → undelivered
 when a delivery rule, the WhatsApp window or its content says so) in one task, so its callbacks arrive
-in order. Each callback is a form-encoded POST signed with `X-Twilio-Signature` by twilio's own
-`RequestValidator` over the exact callback URL and params, so a receiver validates it exactly as it
-would a real one. A receiver that is down or slow is logged and counted, never fatal to the sandbox.
+in order. As on Twilio, the status a message is created with gets no callback (the create response
+carries it): created `queued` (sent from a number), its callbacks are sent → delivered; created
+`accepted` (through a Messaging Service), they are queued → sent → delivered
+(https://www.twilio.com/docs/messaging/guides/outbound-message-status-in-status-callbacks).
+Each callback is a form-encoded POST signed with `X-Twilio-Signature` by twilio's own `RequestValidator`
+over the exact callback URL and params, so a receiver validates it exactly as it would a real one.
+A receiver that is down or slow is logged and counted, never fatal to the sandbox.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ CALLBACK_TIMEOUT_SECONDS = 5.0
 
 
 def status_path(final_status: str) -> List[str]:
-    """The statuses a message passes through, ending in `final_status`."""
+    """The statuses a message passes through after `queued`'s (or `accepted`'s) place, ending in `final_status`."""
     if final_status == "failed":
         return ["queued", "failed"]
     if final_status == "undelivered":
@@ -85,8 +89,12 @@ class StatusReporter:
     def _delay(self, step: int) -> float:
         return self._delays[min(step, len(self._delays) - 1)]
 
+    def callback_statuses(self, message: Message) -> List[str]:
+        """The status changes `message` reports, in order: its path without the status it was created with."""
+        return [status for status in status_path(message.final_status) if status != message.status]
+
     async def _progress(self, message: Message) -> None:
-        for step, status in enumerate(status_path(message.final_status)):
+        for step, status in enumerate(self.callback_statuses(message)):
             await asyncio.sleep(self._delay(step))
             message.set_status(status, self._store.clock.rfc2822())
             if message.status_callback:

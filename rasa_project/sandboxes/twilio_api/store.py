@@ -39,6 +39,11 @@ def _segments(body: str, to: str) -> str:
     return "1" if len(body) <= single else str(-(-len(body) // multi))
 
 
+def initial_status(messaging_service_sid: str | None) -> str:
+    """The status a new Message resource has (its create response): Twilio sends no callback for it."""
+    return "accepted" if messaging_service_sid else "queued"
+
+
 @dataclass
 class Message:
     """One accepted outbound message: Twilio's resource plus what the sandbox records for tests."""
@@ -184,7 +189,8 @@ class SandboxStore:
         self.last_index += 1
         rule = self.delivery_rules.get(fields["to"])
         fields.setdefault("date_created", self.clock.rfc2822())
-        message = Message(index=self.last_index, sid=new_sid("SM"), **fields)
+        message = Message(index=self.last_index, sid=new_sid("SM"),
+                          status=initial_status(fields.get("messaging_service_sid")), **fields)
         if rule is not None and rule.final_status != "rejected":
             message.final_status = rule.final_status
             message.final_error = (rule.error_code, rule.error_message)
