@@ -37,7 +37,7 @@ MAX_OPTIONS = 6
 TEMPLATES = frozenset({
     "utter_horario_no_disponible", "utter_horario_sin_alternativas", "utter_horario_falta_hora",
     "utter_horario_no_entendido", "utter_ask_dia", "utter_ask_dia_con_hora", "utter_horario_elegir",
-    "utter_horario_lleno", "utter_horario_lleno_sin_alternativas",
+    "utter_horario_lleno", "utter_horario_lleno_sin_alternativas", "utter_horario_sin_clase",
 })
 
 
@@ -112,7 +112,7 @@ class SlotRequests:
                 buttons=[self.button(s) for s in found])
             return Outcome(understood=when, asked=True)
         wanted = self._moment(day, when.times[0])
-        await self._offer(slots, wanted, now, f"El {when_text(wanted, self.tz)}")
+        await self._offer(slots, wanted, now, f"El {when_text(wanted, self.tz)}", exact=True)
         return Outcome(understood=when, asked=True)
 
     async def _hours_of(self, day: date, when: When, now: datetime) -> None:
@@ -152,7 +152,10 @@ class SlotRequests:
         else:
             await self.replier.say("utter_ask_dia")
 
-    async def _offer(self, slots: List[Slot], wanted: datetime, now: datetime, asked: str) -> None:
+    async def _offer(self, slots: List[Slot], wanted: datetime, now: datetime, asked: str,
+                     exact: bool = False) -> None:
+        """The nearest free slots instead of `wanted`. `exact`: the client named that hour; when the service
+        has no slot then at all (not a full one), the reply says so instead of "no hay lugar"."""
         choice = choose_slot(slots, wanted, now)
         values = {"pedido_texto": asked, "servicio_nombre": self.service.name}
         if self.offer_waitlist and choice.full is not None:
@@ -163,8 +166,9 @@ class SlotRequests:
                 buttons=[self.button(s) for s in choice.alternatives] + [waitlist_button(choice.full.id)],
             )
         elif choice.alternatives:
+            none_then = exact and not any(s.starts_at == wanted for s in slots)
             await self.replier.say(
-                "utter_horario_no_disponible",
+                "utter_horario_sin_clase" if none_then else "utter_horario_no_disponible",
                 {**values, "alternativas": join_es([when_text(s.starts_at, self.tz) for s in choice.alternatives])},
                 buttons=[self.button(s) for s in choice.alternatives],
             )

@@ -51,6 +51,23 @@ async def test_full_slot_offers_three_nearest_free_ones_or_the_waitlist(
     assert waitlist == f'/unirse_lista_espera{{"lugar_lleno": "{sandbox.full_slot_id}"}}'
 
 
+async def test_an_hour_the_class_is_not_given_says_so_and_offers_the_nearest(
+    services: Services, domain: dict, sandbox: Sandbox
+) -> None:
+    """Pilates runs at 7, 9, 18 and 19 (the seed): at 8 there is no class at all, not a full one."""
+    when = f"{spanish_day(sandbox)} a las 8 de la mañana"
+    dispatcher, slots = await validate(
+        services, domain, slots={"servicio": "pilates", "horario": when},
+        active_loop="agendar_form", requested_slot="horario",
+    )
+    assert slots["horario"] is None and not slots.get("lugar_lleno")
+    message = dispatcher.messages[-1]
+    assert message["template_name"] == "utter_horario_sin_clase", dispatcher.messages
+    assert "no hay Pilates Reformer" in message["text"] and "no hay lugar" not in message["text"]
+    assert len(message["buttons"]) == 3
+    assert all(b["payload"].startswith('/agendar_cita{"servicio": "pilates", "slot_id": ') for b in message["buttons"])
+
+
 def as_bot_events(dispatcher: CollectingDispatcher) -> list:
     """The validator's messages as Rasa logs them: text apart, every other key in the metadata."""
     return [{"event": "bot", "text": m.get("text"),
