@@ -31,8 +31,9 @@ import os
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:
@@ -66,6 +67,7 @@ from rasa_project.devtools.throwaway_db import throwaway_database  # noqa: E402
 
 SETTLE_SECONDS = 3.5
 TEXTS = ["hola", "ayuda", "que paquetes tienen?"]
+SCALE_PARTNER = {"ours": "ours2", "ours2": "ours", "ingress": "ingress2", "ingress2": "ingress"}  # 1 vs 2 Rasa
 LABELS = {
     "ours": "ours (1 Rasa)",
     "ingress": "ours, ingress + 1 Rasa (prod.)",
@@ -222,6 +224,30 @@ def run_scale_load(stack: Any, target: Target, measured: Dict[str, Any], args: a
             "sent": result["sent"]}
 
 
+@contextmanager
+def started_stack(model: Path, work: Path, folder: str, label: str, **layout: Any) -> Iterator[Tuple[Any, str]]:
+    """One of `ours_stack`'s layouts on a throwaway conversation log, started; stopped on the way out."""
+    with throwaway_database("t_bench") as db_url:
+        stack = ours_stack(model, db_url, work / folder, **layout)
+        try:
+            print(f"starting the stack ({label}), logs in {work / folder / 'logs'}", flush=True)
+            stack.start(timeout=300)
+            yield stack, db_url
+        finally:
+            stack.stop()
+
+
+def _measure(results: Dict[str, Dict[str, Any]], key: str, stack: Any, db_url: str, target: Target,
+             args: argparse.Namespace, metrics_ports: Sequence[int] = (), warm: Sequence[Target] = ()) -> None:
+    """`key`'s measured load (histograms scraped from `metrics_ports`), then the longer load when the
+    variant it is compared with for the 2-process ratio (`SCALE_PARTNER`) is measured too."""
+    metrics = [f"http://127.0.0.1:{port}/webhooks/whatsapp/metrics" for port in metrics_ports]
+    results[key] = _run_measured(stack, db_url, target, args, metrics, warm)
+    print(f"  {key}: {results[key]}", flush=True)
+    if args.scale_senders and SCALE_PARTNER.get(key) in args.variants:
+        results[key]["scale"] = run_scale_load(stack, target, results[key], args)
+
+
 def run_variants(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
     model = bench_model(args.model)
     print(f"model {model}", flush=True)
@@ -229,86 +255,41 @@ def run_variants(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
     results: Dict[str, Dict[str, Any]] = {}
     with work_dir("bench_channel_", args.keep_logs) as work:
         if {"ours", "twilio", "rest"} & set(wanted):
-            with throwaway_database("t_bench") as db_url:
-                stack = ours_stack(model, db_url, work / "one")
-                try:
-                    print(f"starting the stack (1 Rasa instance), logs in {work / 'one' / 'logs'}", flush=True)
-                    stack.start(timeout=300)
-                    if "ours" in wanted:
-                        target = twilio_target("ours", ours_webhooks(stack), AUTH_TOKEN)
-                        metrics = f"http://127.0.0.1:{stack.ports.rasa}/webhooks/whatsapp/metrics"
-                        results["ours"] = _run_measured(stack, db_url, target, args, [metrics])
-                        print(f"  ours: {results['ours']}", flush=True)
-                        if args.scale_senders and "ours2" in wanted:
-                            results["ours"]["scale"] = run_scale_load(stack, target, results["ours"], args)
-                    if {"twilio", "rest"} & set(wanted):
-                        print("starting the reference Rasa (TwilioInput + REST)", flush=True)
-                        port = start_reference(stack, work / "one")
-                        base = f"http://127.0.0.1:{port}/webhooks"
-                        if "twilio" in wanted:
-                            target = twilio_target("twilio", [f"{base}/twilio/webhook"], AUTH_TOKEN)
-                            results["twilio"] = _run_measured(stack, db_url, target, args)
-                            print(f"  twilio: {results['twilio']}", flush=True)
-                        if "rest" in wanted:
-                            results["rest"] = _run_measured(stack, db_url, rest_target(f"{base}/rest/webhook"), args)
-                            print(f"  rest: {results['rest']}", flush=True)
-                finally:
-                    stack.stop()
+            with started_stack(model, work, "one", "1 Rasa instance") as (stack, db_url):
+                if "ours" in wanted:
+                    target = twilio_target("ours", ours_webhooks(stack), AUTH_TOKEN)
+                    _measure(results, "ours", stack, db_url, target, args, [stack.ports.rasa])
+                if {"twilio", "rest"} & set(wanted):
+                    print("starting the reference Rasa (TwilioInput + REST)", flush=True)
+                    port = start_reference(stack, work / "one")
+                    base = f"http://127.0.0.1:{port}/webhooks"
+                    if "twilio" in wanted:
+                        target = twilio_target("twilio", [f"{base}/twilio/webhook"], AUTH_TOKEN)
+                        _measure(results, "twilio", stack, db_url, target, args)
+                    if "rest" in wanted:
+                        _measure(results, "rest", stack, db_url, rest_target(f"{base}/rest/webhook"), args)
         if "ingress" in wanted:
-            with throwaway_database("t_bench") as db_url:
-                stack = ours_stack(model, db_url, work / "ingress", with_ingress=True)
-                try:
-                    print(f"starting the stack (ingress + 1 Rasa), logs in {work / 'ingress' / 'logs'}", flush=True)
-                    stack.start(timeout=300)
-                    target = twilio_target("ingress", [stack.webhook_url], AUTH_TOKEN)
-                    metrics = [f"http://127.0.0.1:{port}/webhooks/whatsapp/metrics"
-                               for port in (stack.ports.ingress, stack.ports.rasa)]
-                    results["ingress"] = _run_measured(stack, db_url, target, args, metrics)
-                    print(f"  ingress: {results['ingress']}", flush=True)
-                    if args.scale_senders and "ingress2" in wanted:
-                        results["ingress"]["scale"] = run_scale_load(stack, target, results["ingress"], args)
-                    if args.pairs:
-                        rest = rest_target(f"http://127.0.0.1:{stack.ports.rasa}/webhooks/rest/webhook")
-                        results["paired"] = run_pairs(stack, target, results["ingress"]["replies_per_message"],
-                                                      rest, args)
-                        print(f"  paired: {results['paired']}", flush=True)
-                finally:
-                    stack.stop()
+            with started_stack(model, work, "ingress", "ingress + 1 Rasa", with_ingress=True) as (stack, db_url):
+                target = twilio_target("ingress", [stack.webhook_url], AUTH_TOKEN)
+                _measure(results, "ingress", stack, db_url, target, args, [stack.ports.ingress, stack.ports.rasa])
+                if args.pairs:
+                    rest = rest_target(f"http://127.0.0.1:{stack.ports.rasa}/webhooks/rest/webhook")
+                    results["paired"] = run_pairs(stack, target, results["ingress"]["replies_per_message"],
+                                                  rest, args)
+                    print(f"  paired: {results['paired']}", flush=True)
         if "ours2" in wanted:
-            with throwaway_database("t_bench") as db_url:
-                stack = ours_stack(model, db_url, work / "two", instances=2, redis_url=REDIS_BENCH_URL)
-                try:
-                    print(f"starting the stack (2 Rasa instances + Redis), logs in {work / 'two' / 'logs'}",
-                          flush=True)
-                    stack.start(timeout=300)
-                    urls = ours_webhooks(stack)
-                    target = twilio_target("ours2", urls, AUTH_TOKEN, signed_url=urls[0])
-                    warm = [twilio_target("warm", [url], AUTH_TOKEN, signed_url=urls[0]) for url in urls[1:]]
-                    metrics = f"http://127.0.0.1:{stack.ports.rasa}/webhooks/whatsapp/metrics"
-                    results["ours2"] = _run_measured(stack, db_url, target, args, [metrics], warm)
-                    print(f"  ours2: {results['ours2']}", flush=True)
-                    if args.scale_senders and "ours" in wanted:
-                        results["ours2"]["scale"] = run_scale_load(stack, target, results["ours2"], args)
-                finally:
-                    stack.stop()
+            with started_stack(model, work, "two", "2 Rasa instances + Redis", instances=2,
+                               redis_url=REDIS_BENCH_URL) as (stack, db_url):
+                urls = ours_webhooks(stack)
+                target = twilio_target("ours2", urls, AUTH_TOKEN, signed_url=urls[0])
+                warm = [twilio_target("warm", [url], AUTH_TOKEN, signed_url=urls[0]) for url in urls[1:]]
+                _measure(results, "ours2", stack, db_url, target, args, [stack.ports.rasa], warm)
         if "ingress2" in wanted:
-            with throwaway_database("t_bench") as db_url:
-                stack = ours_stack(model, db_url, work / "ingress2", instances=2, redis_url=REDIS_BENCH_URL,
-                                   with_ingress=True)
-                try:
-                    print(f"starting the stack (ingress + 2 Rasa + Redis), logs in {work / 'ingress2' / 'logs'}",
-                          flush=True)
-                    stack.start(timeout=300)
-                    # one webhook for both: the warm-up's concurrent senders reach both processes (NOTIFY race)
-                    target = twilio_target("ingress2", [stack.webhook_url], AUTH_TOKEN)
-                    metrics = [f"http://127.0.0.1:{port}/webhooks/whatsapp/metrics"
-                               for port in (stack.ports.ingress, *stack.rasa_ports)]
-                    results["ingress2"] = _run_measured(stack, db_url, target, args, metrics)
-                    print(f"  ingress2: {results['ingress2']}", flush=True)
-                    if args.scale_senders and "ingress" in wanted:
-                        results["ingress2"]["scale"] = run_scale_load(stack, target, results["ingress2"], args)
-                finally:
-                    stack.stop()
+            with started_stack(model, work, "ingress2", "ingress + 2 Rasa + Redis", instances=2,
+                               redis_url=REDIS_BENCH_URL, with_ingress=True) as (stack, db_url):
+                # one webhook for both: the warm-up's concurrent senders reach both processes (NOTIFY race)
+                target = twilio_target("ingress2", [stack.webhook_url], AUTH_TOKEN)
+                _measure(results, "ingress2", stack, db_url, target, args, [stack.ports.ingress, *stack.rasa_ports])
     return results
 
 

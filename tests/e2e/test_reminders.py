@@ -11,7 +11,7 @@ reach by the clock.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any, Dict, List, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import httpx
 import pytest
@@ -45,19 +45,26 @@ def make_due(engine: sa.engine.Engine, booking_id: str, offset_minutes: int) -> 
 SERVICE, NAME, HOUR = "funcional", "Entrenamiento Funcional", 20  # 10 places a class: room beside the journeys
 
 
-async def roomy_day(api: httpx.AsyncClient, skip: Tuple[date, ...] = ()) -> date:
-    """A day this week (never tomorrow, never Sunday) whose 20:00 funcional class has room: the suite's
-    other tests book classes too."""
-    for ahead in range(2, 7):
-        day = today() + timedelta(days=ahead)
-        if day.weekday() == 6 or day in skip:
-            continue
+async def first_roomy_day(api: httpx.AsyncClient, days: Iterable[date],
+                          starts_ok: Callable[[datetime], bool] = lambda starts: True) -> Optional[date]:
+    """The first of `days` whose 20:00 funcional class has room (the suite's other tests book classes too)
+    and a start `starts_ok` accepts."""
+    for day in days:
         slots = (await api.get("/schedule-slots", params={"date_from": day.isoformat(), "date_to": day.isoformat(),
                                                           "service": SERVICE})).json()
-        if any(datetime.fromisoformat(s["starts_at"]).astimezone(TZ).hour == HOUR and s["available"] >= 2
-               for s in slots):
+        if any((starts := datetime.fromisoformat(s["starts_at"])).astimezone(TZ).hour == HOUR
+               and s["available"] >= 2 and starts_ok(starts) for s in slots):
             return day
-    raise AssertionError("no funcional class with room at 20:00 this week")
+    return None
+
+
+async def roomy_day(api: httpx.AsyncClient, skip: Tuple[date, ...] = ()) -> date:
+    """A day this week (never tomorrow, never Sunday) whose 20:00 funcional class has room."""
+    week = [today() + timedelta(days=ahead) for ahead in range(2, 7)]
+    day = await first_roomy_day(api, [d for d in week if d.weekday() != 6 and d not in skip])
+    if day is None:
+        raise AssertionError("no funcional class with room at 20:00 this week")
+    return day
 
 
 async def book_with_the_bot(known: Journey) -> str:
@@ -77,20 +84,15 @@ async def day_the_sync_reads(api: httpx.AsyncClient) -> date:
     earliest = now + timedelta(hours=2, minutes=settings.reminders_min_lead_minutes + 10)
     horizon = horizon_days(parse_offsets(settings.reminder_offsets))
 
-    def fits(slot: Dict[str, Any]) -> bool:
-        starts = datetime.fromisoformat(slot["starts_at"])
+    def starts_ok(starts: datetime) -> bool:
         # not within 15 min of a day from now: its 24 h reminder must be clearly ahead (made due by the test)
         # or clearly past (skipped at planning), never sent by the scheduler's clock while the test runs
-        return (starts.astimezone(TZ).hour == HOUR and slot["available"] >= 2 and starts > earliest
-                and abs(starts - now - timedelta(hours=24)) > timedelta(minutes=15))
+        return starts > earliest and abs(starts - now - timedelta(hours=24)) > timedelta(minutes=15)
 
-    for ahead in range(horizon, 0, -1):
-        day = today() + timedelta(days=ahead)
-        slots = (await api.get("/schedule-slots", params={"date_from": day.isoformat(), "date_to": day.isoformat(),
-                                                          "service": SERVICE})).json()
-        if any(fits(s) for s in slots):
-            return day
-    raise AssertionError(f"no funcional class with room at 20:00 in the sync's {horizon} days after {today()}")
+    day = await first_roomy_day(api, [today() + timedelta(days=ahead) for ahead in range(horizon, 0, -1)], starts_ok)
+    if day is None:
+        raise AssertionError(f"no funcional class with room at 20:00 in the sync's {horizon} days after {today()}")
+    return day
 
 
 async def book_at_the_front_desk(known: Journey) -> Tuple[str, date]:

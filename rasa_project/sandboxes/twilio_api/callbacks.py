@@ -28,7 +28,8 @@ CALLBACK_TIMEOUT_SECONDS = 5.0
 
 
 def status_path(final_status: str) -> List[str]:
-    """The statuses a message passes through after `queued`'s (or `accepted`'s) place, ending in `final_status`."""
+    """The statuses a message passes through from `queued`, ending in `final_status` (a message created
+    `queued` is called back for the rest: `StatusReporter.callback_statuses`)."""
     if final_status == "failed":
         return ["queued", "failed"]
     if final_status == "undelivered":
