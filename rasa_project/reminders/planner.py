@@ -5,6 +5,8 @@ action-server process) and by the sync (`sync.py`) for bookings made elsewhere. 
 - `plan(booking)`: a confirmed booking gets one row per offset of `REMINDER_OFFSETS`; a booking that moved
   (its `starts_at` changed) has its rows re-planned (back to pending with the new due time) unless
   already claimed or sent; offsets no longer configured are cancelled; a cancelled booking → `cancel`.
+  `listed_at` (the sync): when the booking was read; rows cancelled since then stay cancelled, since the
+  listing is older than that cancellation (the bot cancelled the booking while the sync read its day).
 - `cancel(booking_id)`: pending and claimed rows → cancelled.
 - `confirmed(booking_id)`: the client answered "1 confirmo": `confirmed_at` on the sent reminders.
 
@@ -85,9 +87,9 @@ class ReminderPlanner:
 
     # -- the async API (actions, sync) -----------------------------------------------------------
 
-    async def plan(self, booking: Booking) -> int:
+    async def plan(self, booking: Booking, listed_at: Optional[datetime] = None) -> int:
         """Rows created or re-planned (0 when the booking's rows were already right)."""
-        return await asyncio.to_thread(self.plan_sync, booking)
+        return await asyncio.to_thread(self.plan_sync, booking, None, listed_at)
 
     async def cancel(self, booking_id: str) -> int:
         """Rows cancelled (pending or claimed before)."""
@@ -99,18 +101,19 @@ class ReminderPlanner:
 
     # -- the same, blocking ----------------------------------------------------------------------
 
-    def plan_sync(self, booking: Booking, now: Optional[datetime] = None) -> int:
+    def plan_sync(self, booking: Booking, now: Optional[datetime] = None, listed_at: Optional[datetime] = None) -> int:
         if not booking.is_active:
             return self.cancel_sync(booking.id, BOOKING_CANCELLED)
         now = now or utcnow()
         wanted = planned_rows(booking, self.offsets, self.zone, now, self.settings.reminders_min_lead_minutes)
         with self.engine().begin() as conn:
-            changed = self._apply(conn, booking, wanted, now)
+            changed = self._apply(conn, booking, wanted, now, listed_at)
         if changed:
             REMINDERS_PLANNED.inc(changed)
         return changed
 
-    def _apply(self, conn: Connection, booking: Booking, wanted: List[PlannedRow], now: datetime) -> int:
+    def _apply(self, conn: Connection, booking: Booking, wanted: List[PlannedRow], now: datetime,
+               listed_at: Optional[datetime] = None) -> int:
         starts = to_naive_utc(booking.starts_at)
         existing = self._rows_of(conn, booking.id)
         changed = 0
@@ -119,25 +122,28 @@ class ReminderPlanner:
             if current is None:
                 changed += self._insert(conn, booking, row, starts, now)
                 continue
-            state, row_starts = current
+            state, row_starts, updated_at = current
             if state in KEPT_STATES or (row_starts == starts and state != CANCELLED):
                 continue  # in flight or sent, or already planned for this time
+            if state == CANCELLED and listed_at is not None and updated_at >= listed_at:
+                continue  # cancelled after the booking was read: the read is the stale one
             conn.execute(reminders.update().where(reminders.c.booking_id == booking.id,
                                                   reminders.c.offset_minutes == row.offset_minutes)
                          .values(**self._booking_values(booking), starts_at=starts, due_at=row.due_at,
                                  state=row.state, reason=row.reason, attempts=0, claimed_by=None,
                                  lease_until=None, updated_at=now))
             changed += 1
-        for offset, (state, _) in existing.items():  # offsets no longer configured
+        for offset, (state, _, _) in existing.items():  # offsets no longer configured
             if state == PENDING:
                 changed += self._cancel_rows(conn, booking.id, OFFSET_REMOVED, now, offset)
         return changed
 
     @staticmethod
-    def _rows_of(conn: Connection, booking_id: str) -> Dict[int, Tuple[str, datetime]]:
-        query = (sa.select(reminders.c.offset_minutes, reminders.c.state, reminders.c.starts_at)
+    def _rows_of(conn: Connection, booking_id: str) -> Dict[int, Tuple[str, datetime, datetime]]:
+        query = (sa.select(reminders.c.offset_minutes, reminders.c.state, reminders.c.starts_at,
+                           reminders.c.updated_at)
                  .where(reminders.c.booking_id == booking_id).with_for_update())
-        return {r.offset_minutes: (r.state, r.starts_at) for r in conn.execute(query)}
+        return {r.offset_minutes: (r.state, r.starts_at, r.updated_at) for r in conn.execute(query)}
 
     @staticmethod
     def _booking_values(booking: Booking) -> Dict[str, str]:

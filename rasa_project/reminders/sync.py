@@ -67,7 +67,7 @@ class ReminderSync:
                 if booking.is_active and booking.starts_at <= started:
                     continue  # this morning's classes: nothing left to remind
                 result.bookings += 1
-                result.changed += await self.planner.plan(booking)
+                result.changed += await self.planner.plan(booking, listed_at=listing_started)
         if not result.failed_days:
             result.changed += await asyncio.to_thread(self._cancel_unlisted, days, seen, listing_started)
         return result

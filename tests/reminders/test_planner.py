@@ -108,3 +108,17 @@ async def test_confirmed_marks_the_sent_reminders_and_the_figure_counts_it(
     with engine.connect() as conn:
         stats = conn.execute(sa.text("SELECT SUM(sent), SUM(confirmed) FROM reminder_stats")).one()
     assert tuple(stats) == (1, 1)
+
+
+async def test_a_listing_read_before_a_cancellation_does_not_bring_its_reminders_back(
+        planner: ReminderPlanner, engine: sa.engine.Engine) -> None:
+    """The sync read the day while the booking was still confirmed; the client then cancelled it with the bot
+    (the action cancels its reminders); the sync's plan of that stale read must not make them pending again."""
+    b = booking(timedelta(days=3))
+    await planner.plan(b)
+    listed_at = utcnow()
+    assert await planner.cancel(b.id) == 2
+    assert await planner.plan(b, listed_at=listed_at) == 0
+    assert states(engine, b.id) == [(1440, "cancelled", "booking_cancelled"), (120, "cancelled", "booking_cancelled")]
+    assert await planner.plan(b, listed_at=utcnow() + timedelta(seconds=1)) == 2  # a read made after it counts
+    assert states(engine, b.id) == [(1440, "pending", None), (120, "pending", None)]
